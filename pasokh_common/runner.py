@@ -1,0 +1,84 @@
+"""Runs one nameko service as a process, configured from the environment only.
+
+Usage: ``python -m pasokh_common.runner tickets services.tickets.service:TicketsService``
+
+Why not ``nameko run``: it wants a YAML file, and we need three things before the
+service module is imported: eventlet's monkey patch, psycopg's cooperative wait
+function, and a check that the latter took effect. SIGTERM stops the service
+gracefully (running workers finish, unacked messages go back to the queue).
+"""
+
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import pasokh_common  # noqa: E402, F401, I001  (after the monkey patch, before psycopg)
+
+import argparse  # noqa: E402
+import errno  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+
+from pasokh_common.green import assert_psycopg_cooperates  # noqa: E402
+from pasokh_common.logs import configure_logging  # noqa: E402
+from pasokh_common.metrics import start_metrics_server  # noqa: E402
+from pasokh_common.settings import ServiceSettings  # noqa: E402
+
+log = logging.getLogger("pasokh.runner")
+
+
+def load_class(spec: str) -> type:
+    module_name, _, class_name = spec.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, class_name)
+
+
+def build_config(settings: ServiceSettings) -> dict:
+    config = settings.nameko_config()
+    config["DATABASE_URL"] = settings.database_url
+    config["DB_POOL_SIZE"] = settings.db_pool_size
+    return config
+
+
+def main(argv: list[str] | None = None) -> None:
+    from nameko.runners import ServiceRunner
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("service", help="service name; selects <SERVICE>_* variables")
+    parser.add_argument("classes", nargs="+", help="module:Class of each nameko service")
+    parser.add_argument("--metrics-port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    settings = ServiceSettings.from_env(args.service, default_metrics_port=args.metrics_port)
+    configure_logging(args.service, settings.log_level)
+    assert_psycopg_cooperates()
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port)
+
+    runner = ServiceRunner(build_config(settings))
+    for spec in args.classes:
+        runner.add_service(load_class(spec))
+
+    def shutdown(signum, frame) -> None:
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("service started", extra={"metrics_port": settings.metrics_port})
+    waiter = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiter.wait()
+            break
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
+    log.info("service stopped")
+
+
+if __name__ == "__main__":
+    main()
