@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from nameko.exceptions import deserialize_to_instance
+
 
 class PasokhError(Exception):
     """Base of every error a caller may see. Subclasses set ``code`` and the messages."""
@@ -64,3 +66,26 @@ class Conflict(PasokhError):
 def bilingual(fa: str, en: str) -> dict[str, str]:
     """A field message in both languages, as field errors carry them."""
     return {"fa": fa, "en": en}
+
+
+@deserialize_to_instance
+class ServiceError(Exception):
+    """How a PasokhError crosses nameko RPC: its dict travels as the only argument and
+    the caller gets this class back (not a bare RemoteError), so the gateway can map it
+    to HTTP without parsing strings."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload)
+        self.payload = payload
+
+    @property
+    def code(self) -> str:
+        return self.payload.get("code", "error")
+
+    @property
+    def http_status(self) -> int:
+        return int(self.payload.get("http_status", 400))
+
+    @classmethod
+    def from_error(cls, error: PasokhError) -> ServiceError:
+        return cls({**error.to_dict(), "http_status": error.http_status})

@@ -1,0 +1,86 @@
+"""Run the tickets event relay as a process: ``python -m pasokh_common.eventlog.relay_main``.
+
+Environment (see docs/relay.md): TICKETS_DATABASE_URL, AMQP_URI, RELAY_BATCH_SIZE,
+RELAY_NAME, RELAY_IDLE_SLEEP, TICKETS_RELAY_METRICS_PORT (0 = no endpoint), LOG_LEVEL.
+
+The relay loop runs in a worker thread and the main thread only waits for it: a
+signal handler that sets a ``threading.Event`` while the *same* thread is inside
+that event's ``wait()`` can deadlock on the event's internal lock, and the main
+thread is where Python runs signal handlers. SIGTERM/SIGINT ask the loop to stop
+after the batch in flight is confirmed and its position recorded; the lock is
+released and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import pasokh_common  # noqa: F401
+from pasokh_common.eventlog.relay import Relay
+from pasokh_common.logs import configure_logging
+from pasokh_common.metrics import start_metrics_server
+from pasokh_common.settings import (
+    DEFAULT_AMQP_URI,
+    DEFAULT_DATABASE_URL,
+    env_float,
+    env_int,
+    env_str,
+)
+
+log = logging.getLogger("pasokh.relay")
+
+
+def relay_from_env() -> Relay:
+    return Relay(
+        database_url=env_str("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL),
+        amqp_uri=env_str("AMQP_URI", DEFAULT_AMQP_URI),
+        schema="tickets",
+        source="tickets",
+        relay_name=env_str("RELAY_NAME", "tickets"),
+        batch_size=env_int("RELAY_BATCH_SIZE", 500),
+        idle_sleep=env_float("RELAY_IDLE_SLEEP", 0.05),
+    )
+
+
+def main() -> int:
+    configure_logging("tickets-relay", env_str("LOG_LEVEL", "INFO"))
+    relay = relay_from_env()
+    metrics_port = env_int("TICKETS_RELAY_METRICS_PORT", 0)
+    if metrics_port:
+        start_metrics_server(metrics_port)
+
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            relay.run()
+        except BaseException as exc:
+            log.exception("relay failed")
+            failure.append(exc)
+
+    def shutdown(signum: int, frame: object) -> None:
+        log.info("stopping after the batch in flight", extra={"signal": signum})
+        relay.stop()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    worker = threading.Thread(target=work, name="relay", daemon=True)
+    worker.start()
+    log.info(
+        "relay started",
+        extra={
+            "relay": relay.relay_name,
+            "batch_size": relay.batch_size,
+            "metrics_port": metrics_port,
+        },
+    )
+    while worker.is_alive():
+        worker.join(0.5)
+    return 1 if failure else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

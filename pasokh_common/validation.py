@@ -1,0 +1,60 @@
+"""marshmallow at every boundary, with field errors in Persian and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pasokh_common.errors import ValidationFailed, bilingual
+from pasokh_common.text import normalise_text
+
+from marshmallow import Schema, ValidationError, fields
+
+# marshmallow's stock messages, in Persian; anything else is shown in English in both.
+_FA = {
+    "Missing data for required field.": "این فیلد الزامی است.",
+    "Field may not be null.": "این فیلد نمی‌تواند خالی باشد.",
+    "Unknown field.": "این فیلد شناخته‌شده نیست.",
+    "Not a valid string.": "رشته معتبر نیست.",
+    "Not a valid integer.": "عدد صحیح معتبر نیست.",
+    "Not a valid boolean.": "مقدار درست/نادرست معتبر نیست.",
+    "Not a valid UUID.": "شناسه معتبر نیست.",
+    "Not a valid list.": "فهرست معتبر نیست.",
+    "Invalid input type.": "نوع ورودی نامعتبر است.",
+    "Not a valid datetime.": "تاریخ و زمان معتبر نیست.",
+}
+
+
+def _translate(messages: Any) -> Any:
+    if isinstance(messages, dict):
+        return {key: _translate(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_translate(m) for m in messages]
+    if isinstance(messages, str):
+        if messages.startswith("Must be one of:"):
+            return bilingual("مقدار مجاز نیست. " + messages.split(":", 1)[1].strip(), messages)
+        if messages.startswith(("Shorter than", "Longer than", "Length must")):
+            return bilingual("طول متن مجاز نیست.", messages)
+        if messages.startswith("Must be greater") or messages.startswith("Must be less"):
+            return bilingual("مقدار خارج از محدوده است.", messages)
+        return bilingual(_FA.get(messages, messages), messages)
+    return messages
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    """Validate ``data`` or raise ValidationFailed carrying bilingual field messages."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            fields={"_schema": [bilingual("ورودی نامعتبر است.", "Invalid input.")]}
+        )
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationFailed(fields=_translate(exc.messages)) from exc
+
+
+class PersianText(fields.String):
+    """A string normalised for Persian (letters unified, ZWNJ kept) before validation."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return normalise_text(text)

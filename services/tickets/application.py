@@ -1,0 +1,474 @@
+"""Command handlers of the tickets service: load, decide (pure domain), append + project.
+
+One transaction per command: the events INSERT is its first write (the ordering
+invariant of the log, see pasokh_common.eventlog.store), then the read models and
+the idempotency record. Commit is the fact; the relay publishes afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pasokh_common  # noqa: F401
+from pasokh_common.db import ConnectionPool
+from pasokh_common.errors import Conflict, NotFound, ValidationFailed, bilingual
+from pasokh_common.eventlog import (
+    ConcurrencyConflict,
+    EventMetadata,
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+)
+from pasokh_common.metrics import LATENCY_BUCKETS
+from pasokh_common.validation import load
+
+import psycopg
+from prometheus_client import Counter, Histogram
+
+from services.tickets import projections, schemas
+from services.tickets.attachments import (
+    MAX_ATTACHMENT_BYTES,
+    AttachmentStorage,
+    PostgresAttachmentStorage,
+)
+from services.tickets.domain import (
+    Actor,
+    AttachmentRef,
+    Priority,
+    Role,
+    Ticket,
+    TicketPolicy,
+    event_from_data,
+)
+from services.tickets.domain.errors import AttachmentTooLarge
+from services.tickets.domain.numbers import ticket_number_for
+
+log = logging.getLogger(__name__)
+
+STORE = EventStore("tickets")
+
+TICKETS_OPENED = Counter(
+    "pasokh_tickets_opened_total", "Tickets opened", ["department", "priority"]
+)
+EVENTS_APPENDED = Counter(
+    "pasokh_tickets_events_appended_total", "Events appended to the log", ["event_type"]
+)
+COMMAND_SECONDS = Histogram(
+    "pasokh_tickets_command_seconds",
+    "Time to execute a tickets command, load to commit",
+    ["command"],
+    buckets=LATENCY_BUCKETS,
+)
+COMMAND_CONFLICTS = Counter(
+    "pasokh_tickets_command_conflicts_total",
+    "Commands that lost an optimistic-concurrency race",
+    ["command"],
+)
+
+Decision = Callable[[Ticket, Actor, datetime, psycopg.Connection], list]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_new_event(domain_event: Any) -> NewEvent:
+    return NewEvent(
+        type=domain_event.TYPE,
+        data=domain_event.to_data(),
+        schema_version=domain_event.SCHEMA_VERSION,
+    )
+
+
+def to_domain(recorded: Sequence[RecordedEvent]) -> list:
+    return [event_from_data(e.type, e.data, e.schema_version) for e in recorded]
+
+
+def actor_from(data: Any) -> Actor:
+    values = load(schemas.ActorSchema(), data)
+    return Actor(
+        id=values["id"],
+        role=Role(values["role"]),
+        departments=frozenset(values["departments"]),
+        organisation_id=values["organisation_id"],
+    )
+
+
+@dataclass
+class CallContext:
+    """Where a command came from: kept in every event's metadata."""
+
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    causation_id: str | None = None
+    origin: str = "rpc"
+
+
+class TicketCommands:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        storage: AttachmentStorage | None = None,
+        policy: TicketPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.pool = pool
+        self.storage = storage or PostgresAttachmentStorage()
+        self.policy = policy or TicketPolicy()
+        self.clock = clock
+
+    # -- the one way every command runs -------------------------------------------
+
+    def _run(
+        self,
+        command: str,
+        actor: Actor,
+        ticket_id: str,
+        decide: Decision,
+        context: CallContext,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        new_stream: bool = False,
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        scoped_key = f"{actor.id}:{command}:{idempotency_key}" if idempotency_key else None
+        attempts = 1 if expected_version is not None else 3
+        try:
+            for attempt in range(1, attempts + 1):
+                try:
+                    return self._run_once(
+                        command,
+                        actor,
+                        ticket_id,
+                        decide,
+                        context,
+                        scoped_key,
+                        expected_version,
+                        new_stream,
+                    )
+                except ConcurrencyConflict as exc:
+                    COMMAND_CONFLICTS.labels(command).inc()
+                    if attempt == attempts:
+                        raise Conflict(str(exc)) from exc
+                except psycopg.errors.UniqueViolation as exc:
+                    # A concurrent twin with the same idempotency key committed first.
+                    if scoped_key and "command_results" in str(exc.diag.table_name or ""):
+                        return self._replay_result(scoped_key)
+                    raise
+            raise AssertionError("unreachable")
+        finally:
+            COMMAND_SECONDS.labels(command).observe(time.perf_counter() - started)
+
+    def _replay_result(self, scoped_key: str) -> dict[str, Any]:
+        with self.pool.connection() as conn:
+            result = STORE.find_result(conn, scoped_key)
+            return self._view(conn, result["ticket_id"]) if result else {}
+
+    def _run_once(
+        self,
+        command: str,
+        actor: Actor,
+        ticket_id: str,
+        decide: Decision,
+        context: CallContext,
+        scoped_key: str | None,
+        expected_version: int | None,
+        new_stream: bool,
+    ) -> dict[str, Any]:
+        with self.pool.transaction() as conn:
+            if scoped_key:
+                previous = STORE.find_result(conn, scoped_key)
+                if previous is not None:
+                    return self._view(conn, previous["ticket_id"])
+            history = [] if new_stream else STORE.load(conn, ticket_id)
+            if not new_stream and not history:
+                raise NotFound(f"ticket {ticket_id}")
+            ticket = Ticket.from_events(to_domain(history)) if history else None
+            version = len(history)
+            if expected_version is not None and expected_version != version:
+                raise ConcurrencyConflict(ticket_id, expected_version)
+            now = self.clock()
+            decided = decide(ticket, actor, now, conn)
+            by_stream: dict[str, list] = {}
+            for stream_id, event in decided:
+                by_stream.setdefault(stream_id, []).append(event)
+            for stream_id, events in by_stream.items():
+                base = version if stream_id == ticket_id else len(STORE.load(conn, stream_id))
+                recorded = STORE.append(
+                    conn,
+                    stream_id,
+                    base,
+                    [to_new_event(e) for e in events],
+                    EventMetadata(
+                        actor_id=actor.id,
+                        actor_role=actor.role.value,
+                        correlation_id=context.correlation_id,
+                        causation_id=context.causation_id,
+                        origin=context.origin,
+                    ),
+                )
+                for event in recorded:
+                    projections.project(conn, event)
+                    EVENTS_APPENDED.labels(event.type).inc()
+            if scoped_key:
+                STORE.record_result(conn, scoped_key, command, ticket_id, {"ticket_id": ticket_id})
+            return self._view(conn, ticket_id)
+
+    def _view(self, conn: psycopg.Connection, ticket_id: str) -> dict[str, Any]:
+        row = conn.execute(
+            "SELECT * FROM tickets.ticket_summary WHERE ticket_id = %s", (ticket_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"ticket {ticket_id}")
+        return summary_json(row)
+
+    # -- attachments -------------------------------------------------------------
+
+    def upload_attachment(self, actor_data: Any, payload: Any) -> dict[str, Any]:
+        actor = actor_from(actor_data)
+        values = load(schemas.UploadSchema(), payload)
+        try:
+            data = base64.b64decode(values["data_base64"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValidationFailed(
+                fields={"data_base64": [bilingual("فایل معتبر نیست.", "Not valid base64.")]}
+            ) from exc
+        if not data:
+            raise ValidationFailed(
+                fields={"data_base64": [bilingual("فایل خالی است.", "The file is empty.")]}
+            )
+        if len(data) > self.policy.max_attachment_bytes:
+            raise AttachmentTooLarge(f"{len(data)} bytes")
+        with self.pool.transaction() as conn:
+            stored = self.storage.put(conn, actor.id, values["name"], values["content_type"], data)
+        return stored.__dict__.copy()
+
+    def _attachment_refs(
+        self, conn: psycopg.Connection, actor: Actor, ids: Sequence[uuid.UUID]
+    ) -> list[AttachmentRef]:
+        refs = []
+        for attachment_id in ids:
+            stored = self.storage.describe(conn, str(attachment_id))
+            linked = conn.execute(
+                "SELECT 1 FROM tickets.attachment_links WHERE attachment_id = %s",
+                (str(attachment_id),),
+            ).fetchone()
+            if stored.uploader_id != actor.id or linked:
+                raise ValidationFailed(
+                    fields={
+                        "attachment_ids": [
+                            bilingual(
+                                "پیوست نامعتبر یا قبلاً استفاده شده است.",
+                                f"Attachment {attachment_id} is not yours or already used.",
+                            )
+                        ]
+                    }
+                )
+            if stored.size > MAX_ATTACHMENT_BYTES:
+                raise AttachmentTooLarge(stored.name)
+            refs.append(
+                AttachmentRef(
+                    attachment_id=stored.attachment_id,
+                    name=stored.name,
+                    size=stored.size,
+                    content_type=stored.content_type,
+                    sha256=stored.sha256,
+                )
+            )
+        return refs
+
+    # -- commands ----------------------------------------------------------------
+
+    def open_ticket(
+        self, actor_data: Any, payload: Any, context: CallContext | None = None
+    ) -> dict[str, Any]:
+        actor = actor_from(actor_data)
+        values = load(schemas.OpenTicketSchema(), payload)
+        ticket_id = str(uuid.uuid4())
+
+        def decide(_ticket: Ticket, actor: Actor, now: datetime, conn: psycopg.Connection):
+            attachments = self._attachment_refs(conn, actor, values["attachment_ids"])
+            sequence = conn.execute("SELECT nextval('tickets.ticket_number_seq') AS n").fetchone()
+            events = Ticket.open(
+                ticket_id=ticket_id,
+                number=ticket_number_for(sequence["n"]),
+                message_id=str(uuid.uuid4()),
+                actor=actor,
+                department=values["department"],
+                subject=values["subject"],
+                priority=Priority(values["priority"]),
+                body=values["body"],
+                attachments=attachments,
+                now=now,
+                policy=self.policy,
+                customer_id=values["customer_id"],
+                organisation_id=values["organisation_id"],
+                needs_follow_up=values["needs_follow_up"],
+            )
+            return [(ticket_id, e) for e in events]
+
+        view = self._run(
+            "open_ticket",
+            actor,
+            ticket_id,
+            decide,
+            context or CallContext(),
+            idempotency_key=values["idempotency_key"],
+            new_stream=True,
+        )
+        if view.get("ticket_id") == ticket_id:
+            TICKETS_OPENED.labels(view["department"], view["priority"]).inc()
+        return view
+
+    def _simple(
+        self,
+        command: str,
+        actor_data: Any,
+        payload: Any,
+        schema: schemas.TicketRefSchema,
+        act: Callable[[Ticket, Actor, datetime, dict, psycopg.Connection], list],
+        context: CallContext | None,
+    ) -> dict[str, Any]:
+        actor = actor_from(actor_data)
+        values = load(schema, payload)
+        ticket_id = str(values["ticket_id"])
+
+        def decide(ticket: Ticket, actor: Actor, now: datetime, conn: psycopg.Connection):
+            return [(ticket_id, e) for e in act(ticket, actor, now, values, conn)]
+
+        return self._run(
+            command,
+            actor,
+            ticket_id,
+            decide,
+            context or CallContext(),
+            idempotency_key=values.get("idempotency_key"),
+            expected_version=values.get("expected_version"),
+        )
+
+    def claim(self, actor_data, payload, context=None):
+        return self._simple(
+            "claim",
+            actor_data,
+            payload,
+            schemas.TicketRefSchema(),
+            lambda t, a, now, v, c: t.claim(a, now),
+            context,
+        )
+
+    def release(self, actor_data, payload, context=None):
+        return self._simple(
+            "release",
+            actor_data,
+            payload,
+            schemas.TicketRefSchema(),
+            lambda t, a, now, v, c: t.release(a, now),
+            context,
+        )
+
+    def post_reply(self, actor_data, payload, context=None):
+        def act(t, a, now, v, conn):
+            return t.post_reply(
+                a,
+                v["body"],
+                self._attachment_refs(conn, a, v["attachment_ids"]),
+                now,
+                message_id=str(uuid.uuid4()),
+                policy=self.policy,
+            )
+
+        return self._simple("post_reply", actor_data, payload, schemas.ReplySchema(), act, context)
+
+    def post_internal_note(self, actor_data, payload, context=None):
+        return self._simple(
+            "post_internal_note",
+            actor_data,
+            payload,
+            schemas.ReplySchema(),
+            lambda t, a, now, v, c: t.post_internal_note(
+                a, v["body"], now, message_id=str(uuid.uuid4())
+            ),
+            context,
+        )
+
+    def transfer(self, actor_data, payload, context=None):
+        return self._simple(
+            "transfer",
+            actor_data,
+            payload,
+            schemas.TransferSchema(),
+            lambda t, a, now, v, c: t.transfer(a, v["to_department"], v["reason"], now),
+            context,
+        )
+
+    def change_priority(self, actor_data, payload, context=None):
+        return self._simple(
+            "change_priority",
+            actor_data,
+            payload,
+            schemas.ChangePrioritySchema(),
+            lambda t, a, now, v, c: t.change_priority(a, Priority(v["priority"]), now),
+            context,
+        )
+
+    def close(self, actor_data, payload, context=None):
+        return self._simple(
+            "close",
+            actor_data,
+            payload,
+            schemas.CloseSchema(),
+            lambda t, a, now, v, c: t.close(a, now, v["reason"]),
+            context,
+        )
+
+    def reopen(self, actor_data, payload, context=None):
+        return self._simple(
+            "reopen",
+            actor_data,
+            payload,
+            schemas.TicketRefSchema(),
+            lambda t, a, now, v, c: t.reopen(a, now, self.policy),
+            context,
+        )
+
+    def rate(self, actor_data, payload, context=None):
+        return self._simple(
+            "rate",
+            actor_data,
+            payload,
+            schemas.RateSchema(),
+            lambda t, a, now, v, c: t.rate(a, v["score"], v["comment"], now, self.policy),
+            context,
+        )
+
+    def merge(self, actor_data, payload, context=None):
+        def act(t, a, now, v, conn):
+            target_events = STORE.load(conn, str(v["into_ticket_id"]))
+            if not target_events:
+                raise NotFound(f"ticket {v['into_ticket_id']}")
+            target = Ticket.from_events(to_domain(target_events))
+            if not target.can_view(a):
+                raise NotFound(f"ticket {v['into_ticket_id']}")
+            return t.merge_into(a, target, now)
+
+        return self._simple("merge", actor_data, payload, schemas.MergeSchema(), act, context)
+
+
+def summary_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A read-model row as JSON-safe values (RPC bodies are JSON)."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            out[key] = value.astimezone(UTC).isoformat()
+        elif isinstance(value, uuid.UUID):
+            out[key] = str(value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,136 @@
+"""The tickets nameko service: thin RPC entrypoints over the application layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pasokh_common  # noqa: F401
+from pasokh_common.errors import ServiceError
+from pasokh_common.nameko_deps import Database
+from pasokh_common.rpc import domain_errors
+
+from nameko.contextdata import ContextDataProvider
+from nameko.rpc import rpc
+
+from services.tickets.application import CallContext, TicketCommands
+from services.tickets.queries import TicketQueries
+
+command = rpc(expected_exceptions=ServiceError)
+
+
+class TicketsService:
+    name = "tickets"
+
+    db = Database()
+    correlation_id = ContextDataProvider("correlation_id")
+    call_id_stack = ContextDataProvider("call_id_stack")
+
+    def _context(self) -> CallContext:
+        context = CallContext(origin="rpc")
+        if self.correlation_id:
+            context.correlation_id = str(self.correlation_id)
+        if self.call_id_stack:
+            context.causation_id = str(self.call_id_stack[-1])
+        return context
+
+    @property
+    def _commands(self) -> TicketCommands:
+        return TicketCommands(self.db)
+
+    @property
+    def _queries(self) -> TicketQueries:
+        return TicketQueries(self.db)
+
+    # -- commands --------------------------------------------------------------------
+
+    @command
+    @domain_errors
+    def upload_attachment(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.upload_attachment(actor, payload)
+
+    @command
+    @domain_errors
+    def open_ticket(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.open_ticket(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def claim(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.claim(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def release(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.release(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def post_reply(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.post_reply(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def post_internal_note(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.post_internal_note(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def transfer(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.transfer(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def change_priority(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.change_priority(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def close(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.close(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def reopen(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.reopen(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def merge(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.merge(actor, payload, self._context())
+
+    @command
+    @domain_errors
+    def rate(self, actor: dict, payload: dict) -> dict[str, Any]:
+        return self._commands.rate(actor, payload, self._context())
+
+    # -- queries ---------------------------------------------------------------------
+
+    @command
+    @domain_errors
+    def get_ticket(self, actor: dict, ticket_id: str) -> dict[str, Any]:
+        return self._queries.get_ticket(actor, ticket_id)
+
+    @command
+    @domain_errors
+    def list_mine(self, actor: dict, params: dict | None = None) -> dict[str, Any]:
+        return self._queries.list_mine(actor, params)
+
+    @command
+    @domain_errors
+    def queue(self, actor: dict, params: dict) -> dict[str, Any]:
+        return self._queries.queue(actor, params)
+
+    @command
+    @domain_errors
+    def find_by_number(self, actor: dict, params: dict) -> dict[str, Any]:
+        return self._queries.find_by_number(actor, params)
+
+    @command
+    @domain_errors
+    def history(self, actor: dict, ticket_id: str) -> list[dict[str, Any]]:
+        return self._queries.history(actor, ticket_id)
+
+    @command
+    @domain_errors
+    def download_attachment(self, actor: dict, attachment_id: str) -> dict[str, Any]:
+        return self._queries.download_attachment(actor, attachment_id)

@@ -1,0 +1,87 @@
+"""The tickets service as a real process over nameko RPC, with the relay publishing
+its events to RabbitMQ: what other services and systems will see."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from kombu import Connection, Exchange, Queue
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from pasokh_common.errors import ServiceError
+from tests.support.processes import spawn, stop, wait_for_rpc_service, wait_until
+
+pytestmark = pytest.mark.integration
+
+CUSTOMER = {"id": "cust-1", "role": "customer"}
+AGENT = {"id": "agent-1", "role": "agent", "departments": ["technical"]}
+
+
+@pytest.fixture
+def running_tickets(tickets_db, amqp_uri, tmp_path):
+    env = {"AMQP_URI": amqp_uri, "TICKETS_DATABASE_URL": tickets_db["url"]}
+    service = spawn(
+        ["-m", "pasokh_common.runner", "tickets", "services.tickets.service:TicketsService"],
+        env,
+        tmp_path / "tickets.log",
+    )
+    relay = spawn(["-m", "pasokh_common.eventlog.relay_main"], env, tmp_path / "relay.log")
+    wait_for_rpc_service(amqp_uri, "tickets", service)
+    yield {"amqp_uri": amqp_uri, "logs": tmp_path}
+    stop(service)
+    stop(relay)
+
+
+def test_rpc_opens_ticket_and_the_event_reaches_rabbitmq(running_tickets):
+    amqp_uri = running_tickets["amqp_uri"]
+    received: list = []
+    with Connection(amqp_uri) as conn:
+        queue = Queue(
+            f"test-{uuid.uuid4().hex}",
+            Exchange("tickets.events", type="topic", durable=True),
+            routing_key="#",
+            exclusive=True,
+        )
+        with conn.Consumer(queue, callbacks=[lambda body, msg: (received.append(msg), msg.ack())]):
+            with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30) as cluster:
+                ticket = cluster.tickets.open_ticket(
+                    CUSTOMER,
+                    {"department": "technical", "subject": "قطعی", "body": "سلام"},
+                )
+                cluster.tickets.claim(AGENT, {"ticket_id": ticket["ticket_id"]})
+
+                def drained() -> bool:
+                    try:
+                        conn.drain_events(timeout=0.2)
+                    except TimeoutError:
+                        pass
+                    return len(received) >= 2
+
+                assert wait_until(drained, timeout=30)
+    opened, claimed = received[0], received[1]
+    assert opened.delivery_info["routing_key"] == "TicketOpened"
+    assert claimed.delivery_info["routing_key"] == "TicketClaimed"
+    body = json.loads(opened.body)
+    assert body["ticket_id"] == ticket["ticket_id"]
+    assert opened.properties["message_id"]
+    assert opened.headers["cloudEvents_type"] == "TicketOpened"
+
+
+def test_rpc_bad_input_is_a_structured_bilingual_error(running_tickets):
+    with ClusterRpcProxy({"AMQP_URI": running_tickets["amqp_uri"]}, timeout=30) as cluster:
+        with pytest.raises(ServiceError) as caught:
+            cluster.tickets.open_ticket(CUSTOMER, {"department": "technical", "body": ""})
+    error = caught.value
+    assert error.code == "validation_failed"
+    assert error.http_status == 400
+    assert set(error.payload["fields"]) >= {"subject", "body"}
+    assert error.payload["message"]["fa"] and error.payload["message"]["en"]
+
+
+def test_rpc_unknown_ticket_is_not_found(running_tickets):
+    with ClusterRpcProxy({"AMQP_URI": running_tickets["amqp_uri"]}, timeout=30) as cluster:
+        with pytest.raises(ServiceError) as caught:
+            cluster.tickets.get_ticket(CUSTOMER, str(uuid.uuid4()))
+    assert caught.value.http_status == 404

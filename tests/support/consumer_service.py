@@ -1,0 +1,66 @@
+"""A test-only nameko service exercising ``idempotent_event_handler``.
+
+Its behaviour is driven by the event body, so one service covers every scenario:
+``{"fail_times": n}`` fails the first n attempts, ``{"blocked_by": key}`` fails while
+``consumertest.blocks`` holds ``key`` (a "bug" the test can fix), ``{"sleep": s}``
+holds the transaction open for s seconds on the first delivery (to be killed
+mid-handling). Every application inserts one row into ``consumertest.applied``
+(no unique key), so an event applied twice shows up as two rows.
+"""
+
+from __future__ import annotations
+
+from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
+from pasokh_common.nameko_deps import Database
+
+import psycopg
+
+SCHEMA = "consumertest"
+MAX_ATTEMPTS = 3
+
+TABLES_SQL = """
+CREATE TABLE consumertest.applied (
+    id          bigserial PRIMARY KEY,
+    event_id    text    NOT NULL,
+    attempt     integer NOT NULL,
+    redelivered boolean NOT NULL,
+    event_type  text    NOT NULL,
+    payload     jsonb
+);
+CREATE TABLE consumertest.blocks (key text PRIMARY KEY);
+GRANT SELECT, INSERT ON consumertest.applied, consumertest.blocks TO {app_role};
+GRANT USAGE ON SEQUENCE consumertest.applied_id_seq TO {app_role};
+"""
+
+
+class PlannedFailure(RuntimeError):
+    """Raised on purpose by the test handler."""
+
+
+class ConsumerTestService:
+    name = "consumertest"
+    db = Database()
+
+    @idempotent_event_handler("tickets", "TicketOpened", max_attempts=MAX_ATTEMPTS)
+    def record(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.attempt <= int(data.get("fail_times", 0)):
+            raise PlannedFailure(f"planned failure on attempt {event.attempt}")
+        blocked_by = data.get("blocked_by")
+        if blocked_by and tx.execute(
+            "SELECT 1 FROM consumertest.blocks WHERE key = %s", (blocked_by,)
+        ).fetchone():
+            raise PlannedFailure(f"blocked by {blocked_by}")
+        tx.execute(
+            "INSERT INTO consumertest.applied (event_id, attempt, redelivered, event_type, payload)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (
+                event.event_id,
+                event.attempt,
+                event.redelivered,
+                event.type,
+                psycopg.types.json.Jsonb(data),
+            ),
+        )
+        if data.get("sleep") and not event.redelivered:
+            tx.execute("SELECT pg_sleep(%s)", (float(data["sleep"]),))

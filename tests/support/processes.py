@@ -1,0 +1,67 @@
+"""Start Pasokh processes for tests exactly as production does, and wait for them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def spawn(argv: list[str], env: dict[str, str], log_path: Path | None = None) -> subprocess.Popen:
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, *argv], env=full_env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT
+    )
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def rpc_service_ready(amqp_uri: str, service: str) -> bool:
+    """True once the service consumes its RPC queue (nameko's ``rpc-<service>``)."""
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    try:
+        with Connection(amqp_uri, connect_timeout=3) as conn:
+            channel = conn.channel()
+            _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
+            return consumers > 0
+    except (NotFound, OSError):
+        return False
+
+
+def wait_for_rpc_service(
+    amqp_uri: str, service: str, process: subprocess.Popen, timeout: float = 60
+) -> None:
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"{service} exited with {process.returncode} while starting")
+        return rpc_service_ready(amqp_uri, service)
+
+    if not wait_until(ready, timeout=timeout, interval=0.2):
+        raise TimeoutError(f"{service} did not start consuming within {timeout}s")

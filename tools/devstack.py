@@ -1,0 +1,92 @@
+"""Runs the whole Pasokh system locally as real processes (used by ``bin/start``).
+
+Each service runs exactly as in production (``pasokh_common.runner``), configured
+only by environment variables; Ctrl-C (or SIGTERM) stops every process gracefully
+and waits for it, escalating to SIGKILL only after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+GRACE_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    argv: list[str]
+    url: str
+
+
+def processes() -> list[Process]:
+    python = sys.executable
+    tickets_metrics = os.environ.get("TICKETS_METRICS_PORT", "9101")
+    relay_metrics = os.environ.get("TICKETS_RELAY_METRICS_PORT", "9102")
+    return [
+        Process(
+            "tickets",
+            [python, "-m", "pasokh_common.runner", "tickets",
+             "services.tickets.service:TicketsService", "--metrics-port", tickets_metrics],
+            f"http://127.0.0.1:{tickets_metrics}/metrics",
+        ),
+        Process(
+            "tickets-relay",
+            [python, "-m", "pasokh_common.eventlog.relay_main"],
+            f"http://127.0.0.1:{relay_metrics}/metrics",
+        ),
+    ]
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("TICKETS_RELAY_METRICS_PORT", "9102")
+    running: list[tuple[Process, subprocess.Popen]] = []
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for proc in processes():
+        running.append((proc, subprocess.Popen(proc.argv, env=env)))
+    time.sleep(1.5)
+    print("\nPasokh is running (demo data is seeded separately by bin/start):", flush=True)
+    for proc, _ in running:
+        print(f"  {proc.name:<16} metrics {proc.url}", flush=True)
+    print(f"  {'rabbitmq':<16} {os.environ.get('AMQP_URI', '')}".rstrip(), flush=True)
+    print("Press Ctrl-C to stop.\n", flush=True)
+
+    exit_code = 0
+    while not stopping:
+        for proc, popen in running:
+            if popen.poll() is not None:
+                print(f"{proc.name} exited with {popen.returncode}; stopping", flush=True)
+                stopping, exit_code = True, 1
+                break
+        time.sleep(0.3)
+
+    for _, popen in running:
+        if popen.poll() is None:
+            popen.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    for proc, popen in running:
+        try:
+            popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{proc.name} did not stop in {GRACE_SECONDS}s; killing", flush=True)
+            popen.kill()
+            popen.wait()
+    print("Pasokh stopped.", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Prepares the local database for ``bin/start`` and prints the environment to use.
+
+Creates the ``pasokh`` database if missing and prints ``export`` lines so that each
+service connects as its own unprivileged role while migrations run as the owner.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import urllib.parse
+
+import pasokh_common  # noqa: F401
+import psycopg
+from psycopg import sql
+
+DATABASE = "pasokh"
+SERVICES = {"tickets": "pasokh_tickets_app"}
+
+
+def with_db(url: str, dbname: str, user: str | None = None) -> str:
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    netloc = parts.netloc
+    if user is not None:
+        if "user" in query:
+            query["user"] = [user]
+        else:
+            netloc = f"{user}@{netloc.rsplit('@', 1)[-1]}"
+    return urllib.parse.urlunsplit(
+        (parts.scheme, netloc, "/" + dbname, urllib.parse.urlencode(query, doseq=True), "")
+    )
+
+
+def main(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    owner_url = with_db(admin_url, DATABASE)
+    for service, role in SERVICES.items():
+        prefix = service.upper()
+        print(f"export {prefix}_MIGRATION_DATABASE_URL={shlex.quote(owner_url)}")
+        print(f"export {prefix}_APP_ROLE={shlex.quote(role)}")
+        print(f"export {prefix}_DATABASE_URL={shlex.quote(with_db(admin_url, DATABASE, role))}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
