@@ -19,6 +19,10 @@ MIGRATED_SERVICES = {"tickets": "tickets"}
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    unknown = set(args.services) - set(MIGRATED_SERVICES)
+    if unknown:
+        print(f"unknown service(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
     for service in args.services or sorted(MIGRATED_SERVICES):
         settings = ServiceSettings.from_env(service, default_metrics_port=0)
         if args.create_app_role and settings.app_role:
@@ -52,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pasokh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     migrate = sub.add_parser("migrate", help="apply pending schema migrations")
-    migrate.add_argument("services", nargs="*", choices=sorted(MIGRATED_SERVICES))
+    migrate.add_argument(
+        "services", nargs="*", help="any of: " + ", ".join(sorted(MIGRATED_SERVICES))
+    )
     migrate.add_argument(
         "--create-app-role",
         action="store_true",

@@ -10,7 +10,13 @@ gracefully (running workers finish, unacked messages go back to the queue).
 
 from __future__ import annotations
 
-import eventlet
+import warnings
+
+# eventlet announces its own deprecation on import; nameko 2.14 needs it, and the
+# notice on every start would drown the JSON logs.
+warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
@@ -62,8 +68,14 @@ def main(argv: list[str] | None = None) -> None:
     for spec in args.classes:
         runner.add_service(load_class(spec))
 
+    stopping = []
+
     def shutdown(signum, frame) -> None:
-        eventlet.spawn_n(runner.stop)
+        # A second signal (Ctrl-C in a terminal reaches the whole process group, and
+        # the supervisor forwards one too) must not start a second, racing stop.
+        if not stopping:
+            stopping.append(signum)
+            eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

@@ -43,6 +43,24 @@ def processes() -> list[Process]:
     ]
 
 
+def wait_for_tickets(amqp_uri: str, running: list, timeout: float = 60) -> None:
+    """Seeding and the printed URLs only make sense once the service consumes RPC."""
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for _, p in running):
+            return
+        try:
+            with Connection(amqp_uri, connect_timeout=3) as conn:
+                if conn.channel().queue_declare("rpc-tickets", passive=True)[2] > 0:
+                    return
+        except (NotFound, OSError):
+            pass
+        time.sleep(0.3)
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("TICKETS_RELAY_METRICS_PORT", "9102")
@@ -57,8 +75,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     for proc in processes():
         running.append((proc, subprocess.Popen(proc.argv, env=env)))
-    time.sleep(1.5)
-    print("\nPasokh is running (demo data is seeded separately by bin/start):", flush=True)
+    wait_for_tickets(env["AMQP_URI"], running)
+    if env.get("PASOKH_SEED_DEMO") == "1":
+        subprocess.run([sys.executable, "-m", "tools.seed_demo"], env=env, check=False)
+    print("\nPasokh is running:", flush=True)
     for proc, _ in running:
         print(f"  {proc.name:<16} metrics {proc.url}", flush=True)
     print(f"  {'rabbitmq':<16} {os.environ.get('AMQP_URI', '')}".rstrip(), flush=True)

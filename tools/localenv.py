@@ -11,6 +11,7 @@ import sys
 import urllib.parse
 
 import pasokh_common  # noqa: F401
+
 import psycopg
 from psycopg import sql
 
@@ -34,7 +35,8 @@ def with_db(url: str, dbname: str, user: str | None = None) -> str:
 
 def main(admin_url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        query = "SELECT 1 FROM pg_database WHERE datname = %s"
+        exists = conn.execute(query, (DATABASE,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
     owner_url = with_db(admin_url, DATABASE)

@@ -218,7 +218,7 @@ class Relay:
 
     def _try_lock(self, conn: psycopg.Connection) -> bool:
         row = conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (self.lock_key,)).fetchone()
-        return True  # MUTANT
+        return bool(row["locked"])
 
     def _follow_until_leader(self, conn: psycopg.Connection) -> None:
         announced = False

@@ -35,7 +35,6 @@ from prometheus_client import Counter, Histogram
 
 from services.tickets import projections, schemas
 from services.tickets.attachments import (
-    MAX_ATTACHMENT_BYTES,
     AttachmentStorage,
     PostgresAttachmentStorage,
 )
@@ -271,7 +270,7 @@ class TicketCommands:
                         ]
                     }
                 )
-            if stored.size > MAX_ATTACHMENT_BYTES:
+            if stored.size > self.policy.max_attachment_bytes:
                 raise AttachmentTooLarge(stored.name)
             refs.append(
                 AttachmentRef(

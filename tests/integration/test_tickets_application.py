@@ -7,10 +7,10 @@ import base64
 import threading
 from datetime import UTC, datetime, timedelta
 
-import psycopg
+from pasokh_common.errors import Conflict, NotFound, ValidationFailed
+
 import pytest
 
-from pasokh_common.errors import Conflict, NotFound, ValidationFailed
 from services.tickets import projections
 from services.tickets.application import STORE, TicketCommands
 from services.tickets.domain import errors as domain_errors

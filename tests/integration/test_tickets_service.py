@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 
+from pasokh_common.errors import ServiceError
+
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from pasokh_common.errors import ServiceError
 from tests.support.processes import spawn, stop, wait_for_rpc_service, wait_until
 
 pytestmark = pytest.mark.integration

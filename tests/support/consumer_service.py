@@ -14,6 +14,7 @@ from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
 from pasokh_common.nameko_deps import Database
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 SCHEMA = "consumertest"
 MAX_ATTEMPTS = 3
@@ -59,7 +60,7 @@ class ConsumerTestService:
                 event.attempt,
                 event.redelivered,
                 event.type,
-                psycopg.types.json.Jsonb(data),
+                Jsonb(data),
             ),
         )
         if data.get("sleep") and not event.redelivered:

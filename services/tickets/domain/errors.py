@@ -191,7 +191,7 @@ class MergeTargetClosed(TicketError):
     code = "merge_target_closed"
     http_status = 409
     message_en = "The ticket to merge into is closed."
-    message_fa = "تیکتی که قرار است ادغام در آن انجام شود بسته شده است."
+    message_fa = "تیکت مقصد ادغام بسته شده است."
 
 
 class MergeAcrossCustomers(TicketError):

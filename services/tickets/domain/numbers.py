@@ -39,7 +39,7 @@ assert math.gcd(MULTIPLIER, BODY_SPAN) == 1, "the scramble must be a permutation
 
 # Damm's operation table: a totally anti-symmetric quasigroup of order 10 with a zero
 # diagonal (H. M. Damm, 2004).
-_DAMM = (
+DAMM_TABLE = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
     (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
     (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
@@ -60,7 +60,7 @@ def damm_check_digit(digits: str) -> str:
     """The digit that, appended, makes ``damm_is_valid`` true."""
     interim = 0
     for ch in digits:
-        interim = _DAMM[interim][int(ch)]
+        interim = DAMM_TABLE[interim][int(ch)]
     return str(interim)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.tickets.domain import (
+    Actor,
     AlreadyClaimed,
     ClaimedByAnotherAgent,
     NotClaimed,
@@ -15,7 +16,6 @@ from services.tickets.domain import (
     TicketReleased,
     TicketWasMerged,
 )
-
 from tests.unit.tickets.support import (
     ADMIN,
     AGENT,
@@ -28,7 +28,6 @@ from tests.unit.tickets.support import (
     STRANGER,
     SUPERVISOR,
     SYSTEM,
-    Actor,
     answered,
     claimed,
     closed,

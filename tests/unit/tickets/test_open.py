@@ -17,7 +17,6 @@ from services.tickets.domain import (
     TicketPolicy,
     TooManyAttachments,
 )
-
 from tests.unit.tickets.support import (
     ADMIN,
     AGENT,

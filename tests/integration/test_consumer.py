@@ -1,0 +1,375 @@
+"""Idempotent event handlers against real RabbitMQ and PostgreSQL, the service running
+as a real process through the runner: retries, dead letters, replay, duplicates and a
+crash in the middle of a handler."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pasokh_common  # noqa: F401  (before psycopg)
+from pasokh_common import dlq
+from pasokh_common.consumer import declare_topology, service_topologies
+from pasokh_common.consumer_sql import create_processed_events
+
+import psycopg
+import pytest
+from kombu import Connection, Exchange
+from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from tests.support import infra
+from tests.support.consumer_service import (
+    MAX_ATTEMPTS,
+    SCHEMA,
+    TABLES_SQL,
+    ConsumerTestService,
+)
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVICE_SPEC = "tests.support.consumer_service:ConsumerTestService"
+RETRY_DELAYS = "0.05,0.1"
+CONFIG = {"CONSUMER_RETRY_DELAYS": RETRY_DELAYS}
+TOPOLOGY = service_topologies(ConsumerTestService, CONFIG)[0]
+QUEUE = TOPOLOGY.queue.name
+DEAD_QUEUE = TOPOLOGY.dead_queue.name
+CONSUMER = "consumertest.record"
+EXCHANGE = Exchange("tickets.events", type="topic", durable=True)
+WAIT_SECONDS = 15
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServiceProcess:
+    """The test service as a subprocess of the runner, its logs in a file."""
+
+    def __init__(self, amqp_uri: str, database_url: str, log_path: Path) -> None:
+        self.metrics_port = free_port()
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "AMQP_URI": amqp_uri,
+            "CONSUMERTEST_DATABASE_URL": database_url,
+            "CONSUMERTEST_METRICS_PORT": str(self.metrics_port),
+            "PASOKH_CONSUMER_RETRY_DELAYS": RETRY_DELAYS,
+        }
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pasokh_common.runner", "consumertest", SERVICE_SPEC],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def metric(self, name: str) -> float:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels.get("consumer") == CONSUMER:
+                    return sample.value
+        return 0.0
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wait_for(predicate: Callable[[], object], what: str, service: ServiceProcess) -> object:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            pytest.fail(f"service exited ({service.proc.returncode}) while waiting for {what}:\n"
+                        f"{service.log_tail()}")
+        try:
+            value = predicate()
+        except (OSError, ConnectionError):
+            value = None
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}; service log:\n{service.log_tail()}")
+
+
+def queue_counts(amqp_uri: str, queue: str) -> tuple[int, int]:
+    """(ready messages, consumers) of an existing queue."""
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        try:
+            _, messages, consumers = channel.queue_declare(queue, passive=True)
+        finally:
+            channel.close()
+    return messages, consumers
+
+
+def publish(
+    amqp_uri: str,
+    body: object,
+    message_id: str | None,
+    *,
+    content_type: str = "application/json",
+) -> None:
+    """Publish the way the relay does: persistent, confirmed, with CloudEvents headers."""
+    headers = {"cloudEvents_type": "TicketOpened", "cloudEvents_source": "tickets"}
+    properties = {"type": "TicketOpened", "app_id": "tickets", "timestamp": int(time.time())}
+    if message_id is not None:
+        headers["cloudEvents_id"] = message_id
+        properties["message_id"] = message_id
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer().publish(
+            raw,
+            exchange=EXCHANGE,
+            routing_key="TicketOpened",
+            content_type=content_type,
+            content_encoding="utf-8",
+            headers=headers,
+            delivery_mode=2,
+            mandatory=True,
+            **properties,
+        )
+
+
+def applied_rows(admin_url: str, event_id: str) -> list[dict]:
+    with psycopg.connect(admin_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT event_id, attempt, redelivered, event_type FROM consumertest.applied"
+            " WHERE event_id = %s ORDER BY id",
+            (event_id,),
+        ).fetchall()
+
+
+def processed_count(admin_url: str, event_id: str) -> int:
+    with psycopg.connect(admin_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM consumertest.processed_events"
+            " WHERE consumer = %s AND event_id = %s",
+            (CONSUMER, event_id),
+        ).fetchone()[0]
+
+
+def run_sql(admin_url: str, query: str, params: tuple = ()) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(query, params)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# -- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def consumer_db(pg_admin_url: str, run_id: str, app_role: str) -> Iterator[dict]:
+    """A fresh database with the consumer's tables; the service connects as the app role."""
+    name = f"{run_id}_consumer_{uuid.uuid4().hex[:8]}"
+    infra.create_database(pg_admin_url, name)
+    admin_url = infra.with_database(pg_admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        create_processed_events(conn, SCHEMA, app_role)
+        role = sql.Identifier(app_role).as_string(conn)
+        conn.execute(TABLES_SQL.replace("{app_role}", role))
+    yield {"url": infra.with_database(pg_admin_url, name, user=app_role), "admin_url": admin_url}
+    infra.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def topology(amqp_uri: str) -> str:
+    """This run's vhost with the handler's queues empty and declared, as the deploy-time
+    topology step leaves them: events published before the service starts wait."""
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        for queue in TOPOLOGY.all_queues:
+            channel.queue_delete(queue.name)
+        channel.close()
+    declare_topology(amqp_uri, ConsumerTestService, CONFIG)
+    return amqp_uri
+
+
+@pytest.fixture
+def start_service(
+    topology: str, consumer_db: dict, tmp_path: Path
+) -> Iterator[Callable[..., ServiceProcess]]:
+    started: list[ServiceProcess] = []
+
+    def start(database_url: str | None = None) -> ServiceProcess:
+        service = ServiceProcess(
+            topology, database_url or consumer_db["url"], tmp_path / "service.log"
+        )
+        started.append(service)
+        wait_for(lambda: queue_counts(topology, QUEUE)[1] >= 1, "the consumer", service)
+        wait_for(lambda: service.metric("pasokh_consumer_processed_total") is not None,
+                 "metrics", service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+# -- tests -----------------------------------------------------------------------------
+
+
+def test_handler_failing_twice_is_retried_and_applied_once(
+    start_service, topology: str, consumer_db: dict
+):
+    service = start_service()
+    event_id = new_id()
+    publish(topology, {"fail_times": 2}, event_id)
+
+    wait_for(lambda: service.metric("pasokh_consumer_processed_total") == 1, "processing",
+             service)
+    rows = applied_rows(consumer_db["admin_url"], event_id)
+    assert [(r["attempt"], r["event_type"]) for r in rows] == [(3, "TicketOpened")]
+    assert processed_count(consumer_db["admin_url"], event_id) == 1
+    assert service.metric("pasokh_consumer_retries_total") == 2
+    assert service.metric("pasokh_consumer_dead_lettered_total") == 0
+    assert service.metric("pasokh_consumer_handler_seconds_count") == 3
+    for queue in TOPOLOGY.all_queues:
+        assert queue_counts(topology, queue.name)[0] == 0, queue.name
+
+
+def test_handler_that_keeps_failing_is_parked_with_the_error_and_replay_applies_it(
+    start_service, topology: str, consumer_db: dict
+):
+    admin_url = consumer_db["admin_url"]
+    run_sql(admin_url, "INSERT INTO consumertest.blocks (key) VALUES ('bug-1')")
+    service = start_service()
+    event_id = new_id()
+    publish(topology, {"blocked_by": "bug-1"}, event_id)
+
+    wait_for(lambda: queue_counts(topology, DEAD_QUEUE)[0] == 1, "the dead letter", service)
+    listed = dlq.list_dead(topology, QUEUE)
+    assert [d.message_id for d in listed] == [event_id]
+    parked = listed[0]
+    assert parked.error == "PlannedFailure: blocked by bug-1"
+    assert parked.attempts == MAX_ATTEMPTS
+    assert parked.original_queue == QUEUE
+    assert parked.failed_at and parked.failed_at.endswith("+00:00")
+    assert parked.headers["cloudEvents_id"] == event_id  # the original headers travel
+    assert json.loads(parked.body) == {"blocked_by": "bug-1"}
+    # Listing looked without taking: the message is still there, the queue it came from
+    # is empty, nothing was applied.
+    assert [d.message_id for d in dlq.list_dead(topology, DEAD_QUEUE)] == [event_id]
+    assert queue_counts(topology, QUEUE)[0] == 0
+    assert applied_rows(admin_url, event_id) == []
+    assert service.metric("pasokh_consumer_retries_total") == MAX_ATTEMPTS - 1
+    assert service.metric("pasokh_consumer_dead_lettered_total") == 1
+
+    # Fix the "bug", then replay with the command an operator would run.
+    run_sql(admin_url, "DELETE FROM consumertest.blocks WHERE key = 'bug-1'")
+    replayed = subprocess.run(
+        [sys.executable, "-m", "pasokh_common.dlq", "replay", "--queue", QUEUE],
+        cwd=REPO_ROOT,
+        env={**os.environ, "AMQP_URI": topology},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(replayed.stdout) == {"replayed": 1, "queue": QUEUE}
+
+    wait_for(lambda: applied_rows(admin_url, event_id), "the replayed event", service)
+    assert [r["attempt"] for r in applied_rows(admin_url, event_id)] == [1]
+    assert queue_counts(topology, DEAD_QUEUE)[0] == 0
+
+
+def test_the_same_event_delivered_twice_is_applied_once(
+    start_service, topology: str, consumer_db: dict
+):
+    service = start_service()
+    event_id = new_id()
+    publish(topology, {"n": 1}, event_id)
+    publish(topology, {"n": 1}, event_id)
+
+    wait_for(lambda: service.metric("pasokh_consumer_duplicates_total") == 1, "the duplicate",
+             service)
+    assert service.metric("pasokh_consumer_processed_total") == 1
+    assert len(applied_rows(consumer_db["admin_url"], event_id)) == 1
+    assert processed_count(consumer_db["admin_url"], event_id) == 1
+
+
+def test_a_service_killed_while_handling_gets_the_event_again_and_applies_it_once(
+    start_service, topology: str, consumer_db: dict
+):
+    admin_url = consumer_db["admin_url"]
+    # The server notices a vanished client within 100 ms instead of finishing pg_sleep:
+    # the killed transaction's locks go at once, as they would with TCP keepalives.
+    url = consumer_db["url"] + "?" + urllib.parse.urlencode(
+        {"options": "-c client_connection_check_interval=100"}, quote_via=urllib.parse.quote
+    )
+    first = start_service(url)
+    event_id = new_id()
+    publish(topology, {"sleep": 30}, event_id)
+
+    def handler_sleeping() -> bool:
+        with psycopg.connect(admin_url) as conn:
+            return bool(
+                conn.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query LIKE 'SELECT pg_sleep%%' AND state = 'active'"
+                ).fetchone()
+            )
+
+    wait_for(handler_sleeping, "the handler to be mid-transaction", first)
+    first.kill()
+    assert applied_rows(admin_url, event_id) == []  # the transaction died with it
+
+    second = start_service(url)
+    wait_for(lambda: second.metric("pasokh_consumer_processed_total") == 1, "redelivery",
+             second)
+    rows = applied_rows(admin_url, event_id)
+    assert [(r["attempt"], r["redelivered"]) for r in rows] == [(1, True)]
+    assert processed_count(admin_url, event_id) == 1
+    assert queue_counts(topology, QUEUE)[0] == 0
+
+
+def test_messages_that_cannot_be_handled_at_all_are_parked_and_the_service_goes_on(
+    start_service, topology: str, consumer_db: dict
+):
+    service = start_service()
+    publish(topology, b"{not json", "bad-body")
+    publish(topology, {"n": 2}, None)  # no id: it could never be deduplicated
+    good_id = new_id()
+    publish(topology, {"n": 3}, good_id)
+
+    wait_for(lambda: queue_counts(topology, DEAD_QUEUE)[0] == 2, "two dead letters", service)
+    errors = sorted(d.error.split(":")[0] for d in dlq.list_dead(topology, QUEUE))
+    assert errors == ["MissingEventId", "UndecodableMessage"]
+    wait_for(lambda: applied_rows(consumer_db["admin_url"], good_id), "the good event", service)
+    assert service.proc.poll() is None
