@@ -160,6 +160,11 @@ class Result:
     errors: int = 0
     first_error: str | None = None
     longest_stream: int | None = None
+    # Where the time went: CPU of this (client) process per commit, the cores it
+    # used, and how busy the whole machine was (database included) while timed.
+    client_cpu_us: float | None = None
+    client_cores: float | None = None
+    machine_busy: float | None = None
     samples: list[float] = field(default_factory=list)
 
     @property
@@ -188,7 +193,13 @@ def run_workload(
         schedule["count_from"] = now + warmup
         schedule["stop_at"] = now + warmup + seconds
 
-    barrier = threading.Barrier(clients, action=set_schedule)
+    ready = threading.Event()
+
+    def start_clock() -> None:
+        set_schedule()
+        ready.set()
+
+    barrier = threading.Barrier(clients, action=start_clock)
     counts = [[0, 0, 0, 0.0] for _ in range(clients)]  # commits, events, errors, finished
     failures: list[str] = []
 
@@ -199,6 +210,7 @@ def run_workload(
         except Exception:
             failures.append(traceback.format_exc())
             barrier.abort()
+            ready.set()
             return
         try:
             barrier.wait()
@@ -227,6 +239,14 @@ def run_workload(
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for thread in threads:
         thread.start()
+    ready.wait()
+    usage = None
+    if "count_from" in schedule:
+        time.sleep(max(0.0, schedule["count_from"] - time.perf_counter()))
+        first = (time.perf_counter(), time.process_time(), machine_cpu_times())
+        time.sleep(max(0.0, schedule["stop_at"] - time.perf_counter()))
+        last = (time.perf_counter(), time.process_time(), machine_cpu_times())
+        usage = (first, last)
     for thread in threads:
         thread.join()
     for worker in workers:
@@ -236,17 +256,41 @@ def run_workload(
         raise RuntimeError(f"{workload}: a client failed to set up:\n" + "\n".join(failures))
     finished = max(tally[3] for tally in counts)
     longest = [getattr(w, "longest_stream", None) for w in workers]
+    commits = sum(t[0] for t in counts)
+    client_cpu_us = client_cores = machine_busy = None
+    if usage:
+        (wall0, cpu0, machine0), (wall1, cpu1, machine1) = usage
+        client_cpu_us = round((cpu1 - cpu0) / commits * 1e6, 1) if commits else None
+        client_cores = round((cpu1 - cpu0) / (wall1 - wall0), 2)
+        if machine0 and machine1:
+            busy = machine1[0] - machine0[0]
+            total = busy + machine1[1] - machine0[1]
+            machine_busy = round(busy / total, 2) if total else None
     return Result(
         workload=workload,
         label=label,
         clients=clients,
         seconds=round(finished - schedule["count_from"], 3),
-        commits=sum(t[0] for t in counts),
+        commits=commits,
         events=sum(t[1] for t in counts),
         errors=sum(t[2] for t in counts),
         first_error=failures[0] if failures else None,
         longest_stream=max((x for x in longest if x is not None), default=None),
+        client_cpu_us=client_cpu_us,
+        client_cores=client_cores,
+        machine_busy=machine_busy,
     )
+
+
+def machine_cpu_times() -> tuple[int, int] | None:
+    """(busy, idle) clock ticks of all CPUs from /proc/stat; None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle, idle
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -858,7 +902,7 @@ def ratio_text(value: float | None) -> str:
 def print_table(run: Run, clients_list: Sequence[int], order: Sequence[str]) -> None:
     header = (
         f"{'workload':<44} {'clients':>7} {'commits/s':>10} {'events/s':>9}"
-        f" {'vs eventsourcing':>17} {'vs raw':>7}"
+        f" {'vs eventsourcing':>17} {'vs raw':>7} {'client CPU/commit':>18} {'CPU busy':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -875,10 +919,12 @@ def print_table(run: Run, clients_list: Sequence[int], order: Sequence[str]) -> 
             if ("raw", clients) in run.measured and workload != "raw":
                 vs_raw = result.commits_per_s / run.summary("raw", clients).commits_per_s
             note = f"  ({result.errors} errors)" if result.errors else ""
+            cpu = f"{result.client_cpu_us:,.0f} µs" if result.client_cpu_us else "-"
+            busy = f"{result.machine_busy:.0%}" if result.machine_busy is not None else "-"
             print(
                 f"{result.label:<44} {clients:>7} {result.commits_per_s:>10,.0f}"
                 f" {result.events_per_s:>9,.0f} {ratio_text(vs_peer):>17}"
-                f" {ratio_text(vs_raw):>7}{note}"
+                f" {ratio_text(vs_raw):>7} {cpu:>18} {busy:>9}{note}"
             )
 
 

@@ -69,8 +69,8 @@ def claim_event(tx: psycopg.Connection, schema: str, consumer: str, event_id: st
     cursor = tx.execute(
         sql.SQL(
             "INSERT INTO {}.processed_events (consumer, event_id) VALUES (%s, %s)"
-            " ON CONFLICT (consumer, event_id) DO UPDATE SET processed_at = now()"
+            " ON CONFLICT DO NOTHING"
         ).format(sql.Identifier(schema)),
         (consumer, event_id),
     )
-    return True  # MUTANT
+    return cursor.rowcount == 1

@@ -31,8 +31,15 @@ def processes() -> list[Process]:
     return [
         Process(
             "tickets",
-            [python, "-m", "pasokh_common.runner", "tickets",
-             "services.tickets.service:TicketsService", "--metrics-port", tickets_metrics],
+            [
+                python,
+                "-m",
+                "pasokh_common.runner",
+                "tickets",
+                "services.tickets.service:TicketsService",
+                "--metrics-port",
+                tickets_metrics,
+            ],
             f"http://127.0.0.1:{tickets_metrics}/metrics",
         ),
         Process(

@@ -28,6 +28,7 @@ import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.records import RecordedEvent
 
 import amqp
+from amqp.method_framing import frame_writer
 from kombu.utils.url import parse_url
 from prometheus_client import Counter
 
@@ -120,6 +121,32 @@ def connection_params(amqp_uri: str) -> dict[str, Any]:
     }
 
 
+class _CorkedWrites:
+    """Stands in for the socket transport under py-amqp's frame writer: while corked,
+    frames are collected and sent in large writes instead of one ``sendall`` per
+    message (which was a third of the relay's time at 500-message batches)."""
+
+    FLUSH_AT = 256 * 1024
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._pending = bytearray()
+        self.corked = False
+
+    def write(self, data: Any) -> None:
+        if not self.corked:
+            self._transport.write(data)
+            return
+        self._pending += data  # copies: the frame writer reuses its buffer
+        if len(self._pending) >= self.FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            data, self._pending = self._pending, bytearray()
+            self._transport.write(data)
+
+
 class ConfirmingPublisher:
     """One connection and one confirm-mode channel; not thread-safe (one per relay).
 
@@ -147,6 +174,7 @@ class ConfirmingPublisher:
         self._published_tag = 0
         self._pending: set[int] = set()
         self._nacked: set[int] = set()
+        self._writes: _CorkedWrites | None = None
 
     # -- connection ----------------------------------------------------------------
 
@@ -157,7 +185,12 @@ class ConfirmingPublisher:
     def connect(self) -> None:
         if self._connection is not None:
             return
+        def corking_frame_writer(connection: amqp.Connection, transport: Any) -> Any:
+            self._writes = _CorkedWrites(transport)
+            return frame_writer(connection, self._writes)
+
         connection = amqp.Connection(
+            frame_writer=corking_frame_writer,
             connect_timeout=self.connect_timeout,
             read_timeout=self.confirm_timeout,
             write_timeout=self.confirm_timeout,
@@ -222,16 +255,21 @@ class ConfirmingPublisher:
             self.connect()
             self._pending.clear()
             self._nacked.clear()
-            for event in events:
-                routing_key, body, properties = build_message(event, self.source)
-                self._channel.basic_publish(
-                    amqp.Message(body, **properties),
-                    exchange=self.exchange,
-                    routing_key=routing_key,
-                    mandatory=True,
-                )
-                self._published_tag += 1
-                self._pending.add(self._published_tag)
+            self._writes.corked = True
+            try:
+                for event in events:
+                    routing_key, body, properties = build_message(event, self.source)
+                    self._channel.basic_publish(
+                        amqp.Message(body, **properties),
+                        exchange=self.exchange,
+                        routing_key=routing_key,
+                        mandatory=True,
+                    )
+                    self._published_tag += 1
+                    self._pending.add(self._published_tag)
+                self._writes.flush()
+            finally:
+                self._writes.corked = False
             self._await_confirms()
         except BaseException:
             self.abort()
