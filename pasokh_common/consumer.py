@@ -86,9 +86,7 @@ MAX_ERROR_TEXT = 1000
 REQUEUE_PAUSE_SECONDS = 1.0
 
 _LABELS = ("consumer", "event_type")
-PROCESSED = Counter(
-    "pasokh_consumer_processed_total", "Events whose handler committed.", _LABELS
-)
+PROCESSED = Counter("pasokh_consumer_processed_total", "Events whose handler committed.", _LABELS)
 DUPLICATES = Counter(
     "pasokh_consumer_duplicates_total", "Deliveries skipped as already processed.", _LABELS
 )
@@ -257,9 +255,7 @@ def service_topologies(
         method = getattr(service_cls, method_name, None)
         for entrypoint in getattr(method, "nameko_entrypoints", ()):
             if isinstance(entrypoint, IdempotentEventHandler):
-                found.append(
-                    entrypoint.topology(service_cls.name, method_name, dict(config or {}))
-                )
+                found.append(entrypoint.topology(service_cls.name, method_name, dict(config or {})))
     return found
 
 
@@ -364,6 +360,9 @@ class IdempotentEventHandler(EventHandler):
         self.schema_name = self.schema or service_name
         self.retry_delays = resolve_retry_delays(config, self.default_retry_delays)
         self._check_database_dependency()
+        # Export every series at 0 from the start: rate() and alerts need a baseline.
+        for metric in (PROCESSED, DUPLICATES, RETRIES, DEAD_LETTERED, HANDLER_SECONDS):
+            metric.labels(**self._labels())
         layout = consumer_topology(
             self.queue.name,
             self.queue.exchange,
@@ -544,11 +543,25 @@ class IdempotentEventHandler(EventHandler):
                 routing_key,
                 extra={"consumer": self.consumer, "event_id": properties.get("message_id")},
             )
+            self._redeclare(queue)
             time.sleep(REQUEUE_PAUSE_SECONDS)
             self.queue_consumer.requeue_message(message)
             return False
         self.queue_consumer.ack_message(message)
         return True
+
+    def _redeclare(self, queue: Queue) -> None:
+        """Best effort after a failed publish. kombu remembers a queue as declared per
+        connection, so a queue deleted behind our back (NO_ROUTE) would otherwise fail
+        every publish, and the requeued original would loop until a restart."""
+        try:
+            declare_queues(
+                self.container.config["AMQP_URI"],
+                [queue],
+                self.container.config.get(AMQP_SSL_CONFIG_KEY),
+            )
+        except Exception:
+            log.warning("could not redeclare %s", queue.name, exc_info=True)
 
 
 def _attempt_of(headers: Mapping[str, Any]) -> int:

@@ -40,6 +40,7 @@ from pasokh_common.consumer import (
 from pasokh_common.settings import DEFAULT_AMQP_URI, env_str
 
 import amqp
+import amqp.exceptions
 from kombu import Connection
 
 REPLAYED_AT_HEADER = "x-pasokh-replayed-at"
@@ -175,9 +176,7 @@ def replay(
 
 
 def _replayed_copy(message: amqp.Message) -> amqp.Message:
-    headers = {
-        k: v for k, v in (message.headers or {}).items() if k not in _CLEARED_ON_REPLAY
-    }
+    headers = {k: v for k, v in (message.headers or {}).items() if k not in _CLEARED_ON_REPLAY}
     headers[REPLAYED_AT_HEADER] = datetime.now(UTC).isoformat()
     headers[REPLAYS_HEADER] = int(headers.get(REPLAYS_HEADER, 0)) + 1
     props = message.properties
@@ -202,11 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     amqp_uri = env_str("AMQP_URI", DEFAULT_AMQP_URI)
 
-    if args.command == "list":
-        for letter in list_dead(amqp_uri, args.queue, limit=args.limit or 100):
-            print(json.dumps(letter.as_json(), ensure_ascii=False, default=str))
-        return 0
-    moved = replay(amqp_uri, args.queue, message_id=args.message_id, limit=args.limit)
+    try:
+        if args.command == "list":
+            for letter in list_dead(amqp_uri, args.queue, limit=args.limit or 100):
+                print(json.dumps(letter.as_json(), ensure_ascii=False, default=str))
+            return 0
+        moved = replay(amqp_uri, args.queue, message_id=args.message_id, limit=args.limit)
+    except amqp.exceptions.NotFound:
+        print(f"no dead-letter queue {split_queue(args.queue)[1]!r}", file=sys.stderr)
+        return 2
     print(json.dumps({"replayed": moved, "queue": split_queue(args.queue)[0]}))
     return 0
 

@@ -82,8 +82,11 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
             )
 
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
     def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return self.log_text()[-4000:]
 
     def metric(self, name: str) -> float:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
@@ -113,8 +116,10 @@ def wait_for(predicate: Callable[[], object], what: str, service: ServiceProcess
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         if service.proc.poll() is not None:
-            pytest.fail(f"service exited ({service.proc.returncode}) while waiting for {what}:\n"
-                        f"{service.log_tail()}")
+            pytest.fail(
+                f"service exited ({service.proc.returncode}) while waiting for {what}:\n"
+                f"{service.log_tail()}"
+            )
         try:
             value = predicate()
         except (OSError, ConnectionError):
@@ -233,8 +238,11 @@ def start_service(
         )
         started.append(service)
         wait_for(lambda: queue_counts(topology, QUEUE)[1] >= 1, "the consumer", service)
-        wait_for(lambda: service.metric("pasokh_consumer_processed_total") is not None,
-                 "metrics", service)
+        wait_for(
+            lambda: service.metric("pasokh_consumer_processed_total") is not None,
+            "metrics",
+            service,
+        )
         return service
 
     yield start
@@ -252,8 +260,7 @@ def test_handler_failing_twice_is_retried_and_applied_once(
     event_id = new_id()
     publish(topology, {"fail_times": 2}, event_id)
 
-    wait_for(lambda: service.metric("pasokh_consumer_processed_total") == 1, "processing",
-             service)
+    wait_for(lambda: service.metric("pasokh_consumer_processed_total") == 1, "processing", service)
     rows = applied_rows(consumer_db["admin_url"], event_id)
     assert [(r["attempt"], r["event_type"]) for r in rows] == [(3, "TicketOpened")]
     assert processed_count(consumer_db["admin_url"], event_id) == 1
@@ -317,8 +324,9 @@ def test_the_same_event_delivered_twice_is_applied_once(
     publish(topology, {"n": 1}, event_id)
     publish(topology, {"n": 1}, event_id)
 
-    wait_for(lambda: service.metric("pasokh_consumer_duplicates_total") == 1, "the duplicate",
-             service)
+    wait_for(
+        lambda: service.metric("pasokh_consumer_duplicates_total") == 1, "the duplicate", service
+    )
     assert service.metric("pasokh_consumer_processed_total") == 1
     assert len(applied_rows(consumer_db["admin_url"], event_id)) == 1
     assert processed_count(consumer_db["admin_url"], event_id) == 1
@@ -330,8 +338,12 @@ def test_a_service_killed_while_handling_gets_the_event_again_and_applies_it_onc
     admin_url = consumer_db["admin_url"]
     # The server notices a vanished client within 100 ms instead of finishing pg_sleep:
     # the killed transaction's locks go at once, as they would with TCP keepalives.
-    url = consumer_db["url"] + "?" + urllib.parse.urlencode(
-        {"options": "-c client_connection_check_interval=100"}, quote_via=urllib.parse.quote
+    url = (
+        consumer_db["url"]
+        + "?"
+        + urllib.parse.urlencode(
+            {"options": "-c client_connection_check_interval=100"}, quote_via=urllib.parse.quote
+        )
     )
     first = start_service(url)
     event_id = new_id()
@@ -351,8 +363,7 @@ def test_a_service_killed_while_handling_gets_the_event_again_and_applies_it_onc
     assert applied_rows(admin_url, event_id) == []  # the transaction died with it
 
     second = start_service(url)
-    wait_for(lambda: second.metric("pasokh_consumer_processed_total") == 1, "redelivery",
-             second)
+    wait_for(lambda: second.metric("pasokh_consumer_processed_total") == 1, "redelivery", second)
     rows = applied_rows(admin_url, event_id)
     assert [(r["attempt"], r["redelivered"]) for r in rows] == [(1, True)]
     assert processed_count(admin_url, event_id) == 1
@@ -373,3 +384,25 @@ def test_messages_that_cannot_be_handled_at_all_are_parked_and_the_service_goes_
     assert errors == ["MissingEventId", "UndecodableMessage"]
     wait_for(lambda: applied_rows(consumer_db["admin_url"], good_id), "the good event", service)
     assert service.proc.poll() is None
+
+
+def test_when_the_retry_copy_cannot_be_published_the_original_is_kept(
+    start_service, topology: str, consumer_db: dict
+):
+    service = start_service()
+    # A first retry makes the publisher remember the retry queue as declared.
+    publish(topology, {"fail_times": 1}, new_id())
+    wait_for(lambda: service.metric("pasokh_consumer_processed_total") == 1, "warm-up", service)
+    # Lose the retry queue behind the service's back: the next copy is unroutable, so
+    # the original must be requeued (not acked) and the queue declared again.
+    with Connection(topology) as conn:
+        channel = conn.channel()
+        channel.queue_delete(TOPOLOGY.retry_queues[0].name)
+        channel.close()
+    event_id = new_id()
+    publish(topology, {"fail_times": 1}, event_id)
+
+    wait_for(lambda: service.metric("pasokh_consumer_processed_total") == 2, "processing", service)
+    assert "could not publish" in service.log_text()
+    assert [r["attempt"] for r in applied_rows(consumer_db["admin_url"], event_id)] == [2]
+    assert service.metric("pasokh_consumer_retries_total") == 2

@@ -48,9 +48,12 @@ class ConsumerTestService:
         if event.attempt <= int(data.get("fail_times", 0)):
             raise PlannedFailure(f"planned failure on attempt {event.attempt}")
         blocked_by = data.get("blocked_by")
-        if blocked_by and tx.execute(
-            "SELECT 1 FROM consumertest.blocks WHERE key = %s", (blocked_by,)
-        ).fetchone():
+        if (
+            blocked_by
+            and tx.execute(
+                "SELECT 1 FROM consumertest.blocks WHERE key = %s", (blocked_by,)
+            ).fetchone()
+        ):
             raise PlannedFailure(f"blocked by {blocked_by}")
         tx.execute(
             "INSERT INTO consumertest.applied (event_id, attempt, redelivered, event_type, payload)"
