@@ -54,7 +54,9 @@ def prefill(database_url: str, n: int) -> None:
             with conn.transaction():
                 for offset in range(chunk):
                     stream = streams[(appended + offset) % STREAMS]
-                    store.append(conn, stream, versions[stream], [NewEvent("ReplyPosted", data)], actor)
+                    store.append(
+                        conn, stream, versions[stream], [NewEvent("ReplyPosted", data)], actor
+                    )
                     versions[stream] += 1
             appended += chunk
 
@@ -100,7 +102,7 @@ def measure_relay_publish_rate(database_url: str, amqp_uri: str, n: int = 5000) 
     relay = Relay(database_url, amqp_uri, source=BENCH_SOURCE, relay_name=relay_name)
     with bound_queue(amqp_uri, f"{BENCH_SOURCE}.events"):
         started = time.perf_counter()
-        published = relay.catch_up()
+        published = relay.catch_up(minimum=n)
         elapsed = time.perf_counter() - started
     if published < n:
         raise RuntimeError(f"relay published {published} of {n} events")

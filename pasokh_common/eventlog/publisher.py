@@ -185,6 +185,7 @@ class ConfirmingPublisher:
     def connect(self) -> None:
         if self._connection is not None:
             return
+
         def corking_frame_writer(connection: amqp.Connection, transport: Any) -> Any:
             self._writes = _CorkedWrites(transport)
             return frame_writer(connection, self._writes)

@@ -175,24 +175,36 @@ class Relay:
                 self._stop.wait(delay)
         log.info("relay stopped", extra={"relay": self.relay_name})
 
-    def catch_up(self) -> int:
-        """Take the lead (waiting for it), publish everything committed, then return
-        the number of events published. For benchmarks and one-off runs."""
+    def catch_up(self, minimum: int = 0, timeout: float = 120.0) -> int:
+        """Take the lead (waiting for it), publish everything committed (and at least
+        ``minimum`` events, waiting for a held-back horizon to move), then return the
+        number published. For benchmarks and one-off runs; errors propagate."""
         published = 0
+        deadline = time.monotonic() + timeout
         with self._connect() as conn:
             while not self._try_lock(conn):
+                self._check_deadline(deadline)
                 time.sleep(self.lock_retry)
             try:
                 cursor, _ = self._load_position(conn)
                 while True:
                     events = self.store.read_committed(conn, cursor, self.batch_size)
-                    if not events:
+                    if events:
+                        cursor = self._publish_and_record(conn, events)
+                        published += len(events)
+                    elif published >= minimum:
                         break
-                    cursor = self._publish_and_record(conn, events)
-                    published += len(events)
+                    else:
+                        self._check_deadline(deadline)
+                        time.sleep(self.idle_sleep)
             finally:
                 self._release(conn)
         return published
+
+    @staticmethod
+    def _check_deadline(deadline: float) -> None:
+        if time.monotonic() > deadline:
+            raise TimeoutError("relay catch-up did not finish in time")
 
     # -- leadership ----------------------------------------------------------------
 
@@ -254,8 +266,9 @@ class Relay:
                 "published": published,
             },
         )
+        # The backoff is reset only by a recorded batch: a failure that repeats after
+        # every reconnect (a full queue nacking) must not be retried at the first delay.
         self.publisher.connect()
-        backoff.reset()
         while not self._stop.is_set():
             events = self.store.read_committed(conn, cursor, self.batch_size)
             if events:
@@ -317,8 +330,14 @@ class Relay:
                 " published = published + %s, updated_at = now()"
                 " WHERE relay_name = %s AND (last_xid, last_position) < (%s::text::xid8, %s)"
             ).format(self._positions),
-            (str(cursor.xid), cursor.position, count, self.relay_name, str(cursor.xid),
-             cursor.position),
+            (
+                str(cursor.xid),
+                cursor.position,
+                count,
+                self.relay_name,
+                str(cursor.xid),
+                cursor.position,
+            ),
         )
         if result.rowcount != 1:
             raise LostPosition(

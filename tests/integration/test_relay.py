@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections import defaultdict
@@ -273,7 +275,6 @@ def assert_in_stream_order_with_only_true_duplicates(messages: list[Received], b
         first_seen[message.event_id] = message
         assert message.version == next_version[message.stream_id], message
         next_version[message.stream_id] += 1
-    print("DUPLICATES", duplicates, len(messages))
     assert duplicates <= batch, f"{duplicates} re-deliveries, more than one batch of {batch}"
 
 
@@ -313,6 +314,16 @@ def test_published_message_carries_body_identity_time_and_cloudevents_headers(
     assert headers["pasokh_schema_version"] == 1
     assert headers["pasokh_actor_role"] == "agent"
     assert headers["pasokh_correlation_id"] == "corr-relay"
+
+    wait_for(
+        lambda: (
+            relay.metric("pasokh_relay_lag_events") == 0
+            and relay.metric("pasokh_relay_lag_seconds") == 0
+            and relay.metric("pasokh_relay_published_total") == 1
+        ),
+        10,
+        "lag metrics at 0 once caught up",
+    )
 
     # Graceful stop: exit 0 with the confirmed batch recorded and the lock released.
     assert relay.terminate() == 0
@@ -364,7 +375,6 @@ def test_sigkill_mid_stream_then_restart_delivers_everything_in_stream_order(
         thread.join(timeout=60)
     assert not errors, errors
     assert len(appended) == 3000
-    print("BEFORE KILL", received_before_kill)
     assert received_before_kill < 3000, "the relay was not killed mid-stream"
     collector.drain(0.2)
 
@@ -404,6 +414,7 @@ def test_two_relays_one_leads_and_the_other_takes_over_when_it_dies(
     assert follower.process.poll() is None
     assert collector.ids() == set(first) | set(rest)
     assert_in_stream_order_with_only_true_duplicates(collector.messages, 50)
+    assert follower.terminate() == 0
 
 
 def test_position_never_passes_events_the_broker_refused(
@@ -426,9 +437,7 @@ def test_position_never_passes_events_the_broker_refused(
         relay = start_relay(RELAY_BATCH_SIZE="50")
 
         def nacked_retries() -> int:
-            return sum(
-                "PublishNacked" in str(line.get("error", "")) for line in relay.log_lines()
-            )
+            return sum("PublishNacked" in str(line.get("error", "")) for line in relay.log_lines())
 
         def refused_twice_or_advanced() -> bool:
             advanced = (relay_position(url) or {}).get("published", 0) > 100
@@ -475,3 +484,162 @@ def test_unroutable_events_are_counted_and_do_not_stop_the_relay(
     )
     assert value == 5
     assert relay.metric("pasokh_relay_published_total") == 5
+
+
+def close_relay_broker_connection(amqp_uri: str) -> bool:
+    """Have the broker close the relay's AMQP connection (as a broker restart would)."""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(amqp_uri).path[1:]) or "/"
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "vhost", "client_properties"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    pids = [
+        line.split("\t")[0]
+        for line in listing.splitlines()
+        if line.split("\t")[1:2] == [vhost] and "pasokh-relay-tickets" in line
+    ]
+    for pid in pids:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_connection", pid, "relay test: cut"],
+            capture_output=True,
+            check=True,
+            timeout=30,
+        )
+    return bool(pids)
+
+
+def terminate_relay_db_session(admin_url: str) -> bool:
+    with connect(admin_url) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'pasokh-relay-tickets'"
+        ).fetchall()
+    return any(row["done"] for row in rows)
+
+
+@pytest.mark.skipif(not shutil.which("rabbitmqctl"), reason="needs rabbitmqctl to cut a connection")
+def test_cut_broker_and_database_connections_lose_nothing(
+    tickets_db: dict, amqp_uri: str, collector: Collector, start_relay
+):
+    batch = 100
+    url = tickets_db["url"]
+    streams = [f"ticket-c{i}" for i in range(20)]
+    versions = dict.fromkeys(streams, 0)
+    appended: list[str] = []
+    stop_writing = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            while not stop_writing.is_set() and len(appended) < 4000:
+                appended.extend(append(url, streams, 2, versions))
+                time.sleep(0.02)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    relay = start_relay(RELAY_BATCH_SIZE=str(batch))
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        wait_for(lambda: len(collector.messages) >= 200, 30, "200 events", step=collector.drain)
+        assert close_relay_broker_connection(amqp_uri)
+        after_cut = len(appended)
+
+        def resumed() -> bool:
+            connects = [
+                line for line in relay.log_lines() if line.get("message") == "connected to broker"
+            ]
+            return len(connects) >= 2 and set(appended[after_cut : after_cut + 40]) <= (
+                collector.ids()
+            )
+
+        wait_for(resumed, 30, "publishing to resume after the broker cut", step=collector.drain)
+        assert terminate_relay_db_session(tickets_db["admin_url"])
+        wait_for(lambda: len(appended) >= 1200, 30, "more appends after the database cut")
+    finally:
+        stop_writing.set()
+        thread.join(timeout=30)
+    assert not errors, errors
+    collector.wait_for_ids(set(appended), timeout=40)
+    assert collector.ids() == set(appended)
+    interruptions = [
+        line for line in relay.log_lines() if "relay interrupted" in str(line.get("message"))
+    ]
+    assert len(interruptions) >= 2, interruptions
+    assert relay.process.poll() is None
+    assert_in_stream_order_with_only_true_duplicates(collector.messages, 2 * batch)
+
+
+NAMEKO_PROBE = """
+import json
+import os
+
+from nameko.events import event_handler
+
+
+class Probe:
+    name = "relayprobe"
+
+    @event_handler("tickets", "TicketOpened")
+    def on_opened(self, payload):
+        with open(os.environ["PROBE_OUT"], "a", encoding="utf-8") as out:
+            out.write(json.dumps(payload, ensure_ascii=False) + "\\n")
+"""
+
+PROBE_QUEUE = "evt-tickets-TicketOpened--relayprobe.on_opened"  # nameko's naming
+
+
+def queue_exists(amqp_uri: str, name: str) -> bool:
+    with kombu.Connection(amqp_uri) as connection:
+        try:
+            kombu.Queue(name)(connection.channel()).queue_declare(passive=True)
+        except connection.channel_errors:
+            return False
+    return True
+
+
+def test_a_nameko_event_handler_receives_the_event_data(
+    tickets_db: dict, amqp_uri: str, start_relay, tmp_path: Path
+):
+    (tmp_path / "relay_probe.py").write_text(NAMEKO_PROBE, encoding="utf-8")
+    out = tmp_path / "received.jsonl"
+    env = {
+        **os.environ,
+        "AMQP_URI": amqp_uri,
+        "PROBE_OUT": str(out),
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
+    probe_log = open(tmp_path / "probe.log", "wb")  # noqa: SIM115  (the child writes it)
+    service = subprocess.Popen(
+        [sys.executable, "-m", "pasokh_common.runner", "relayprobe", "relay_probe:Probe"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=probe_log,
+    )
+    try:
+        wait_for(
+            lambda: queue_exists(amqp_uri, PROBE_QUEUE),
+            30,
+            "the nameko service to declare its event queue",
+        )
+        start_relay()
+        with connect(tickets_db["url"]) as conn, conn.transaction():
+            STORE.append(
+                conn, "ticket-p", 0, [NewEvent("TicketOpened", {"subject": "سلام"})], ACTOR
+            )
+        wait_for(lambda: out.exists() and out.read_text().strip(), 30, "the handler to run")
+        assert [json.loads(line) for line in out.read_text().splitlines()] == [{"subject": "سلام"}]
+    finally:
+        service.send_signal(signal.SIGTERM)
+        try:
+            service.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            service.wait()
+        probe_log.close()
+        with kombu.Connection(amqp_uri) as connection:
+            kombu.Queue(PROBE_QUEUE)(connection.channel()).delete()
