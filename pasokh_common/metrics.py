@@ -1,10 +1,20 @@
-"""Prometheus metrics: each process serves ``/metrics`` on its own port."""
+"""Each process serves Prometheus ``/metrics`` and Kubernetes probes on its own port.
+
+``/healthz`` answers 200 while the process can answer at all (liveness: restart it
+when this fails). ``/readyz`` answers 200 only between "started" and "stopping"
+(readiness: send work only then), so a pod that is draining on SIGTERM leaves the
+Service before its workers finish.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 
 log = logging.getLogger(__name__)
 
@@ -12,7 +22,61 @@ log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
-    """Serve the default registry. Under eventlet the server thread is a greenthread."""
-    start_http_server(port, addr=addr)
-    log.info("metrics served", extra={"port": port})
+class Readiness:
+    """Set by the process when it takes work, cleared when it starts to stop."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+
+    def set_ready(self) -> None:
+        self._ready.set()
+
+    def set_not_ready(self) -> None:
+        self._ready.clear()
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+
+READINESS = Readiness()
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Probes every few seconds would flood the JSON logs."""
+
+
+def build_app(readiness: Readiness) -> Callable:
+    metrics_app = make_wsgi_app()
+
+    def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        if path == "/readyz":
+            if readiness.is_ready():
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [b"ready\n"]
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"not ready\n"]
+        return metrics_app(environ, start_response)
+
+    return app
+
+
+def start_metrics_server(
+    port: int, addr: str = "0.0.0.0", readiness: Readiness = READINESS
+) -> WSGIServer:
+    """Serve metrics and probes in a daemon thread (a greenthread under eventlet)."""
+    server = make_server(
+        addr, port, build_app(readiness), _ThreadingServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
+    log.info("metrics and probes served", extra={"port": port})
+    return server

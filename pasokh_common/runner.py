@@ -30,7 +30,7 @@ import signal  # noqa: E402
 
 from pasokh_common.green import assert_psycopg_cooperates  # noqa: E402
 from pasokh_common.logs import configure_logging  # noqa: E402
-from pasokh_common.metrics import start_metrics_server  # noqa: E402
+from pasokh_common.metrics import READINESS, start_metrics_server  # noqa: E402
 from pasokh_common.settings import ServiceSettings  # noqa: E402
 
 log = logging.getLogger("pasokh.runner")
@@ -75,11 +75,13 @@ def main(argv: list[str] | None = None) -> None:
         # the supervisor forwards one too) must not start a second, racing stop.
         if not stopping:
             stopping.append(signum)
+            READINESS.set_not_ready()
             eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
+    READINESS.set_ready()
     log.info("service started", extra={"metrics_port": settings.metrics_port})
     waiter = eventlet.spawn(runner.wait)
     while True:

@@ -21,7 +21,7 @@ import threading
 import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.relay import Relay
 from pasokh_common.logs import configure_logging
-from pasokh_common.metrics import start_metrics_server
+from pasokh_common.metrics import READINESS, start_metrics_server
 from pasokh_common.settings import (
     DEFAULT_AMQP_URI,
     DEFAULT_DATABASE_URL,
@@ -63,12 +63,14 @@ def main() -> int:
 
     def shutdown(signum: int, frame: object) -> None:
         log.info("stopping after the batch in flight", extra={"signal": signum})
+        READINESS.set_not_ready()
         relay.stop()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     worker = threading.Thread(target=work, name="relay", daemon=True)
     worker.start()
+    READINESS.set_ready()  # a standby (not leading) relay is ready too: it is healthy
     log.info(
         "relay started",
         extra={

@@ -13,7 +13,14 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from tests.support.processes import spawn, stop, wait_for_rpc_service, wait_until
+from tests.support.processes import (
+    free_port,
+    http_get,
+    spawn,
+    stop,
+    wait_for_rpc_service,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +30,12 @@ AGENT = {"id": "agent-1", "role": "agent", "departments": ["technical"]}
 
 @pytest.fixture
 def running_tickets(tickets_db, amqp_uri, tmp_path):
-    env = {"AMQP_URI": amqp_uri, "TICKETS_DATABASE_URL": tickets_db["url"]}
+    metrics_port = free_port()
+    env = {
+        "AMQP_URI": amqp_uri,
+        "TICKETS_DATABASE_URL": tickets_db["url"],
+        "TICKETS_METRICS_PORT": str(metrics_port),
+    }
     service = spawn(
         ["-m", "pasokh_common.runner", "tickets", "services.tickets.service:TicketsService"],
         env,
@@ -31,7 +43,7 @@ def running_tickets(tickets_db, amqp_uri, tmp_path):
     )
     relay = spawn(["-m", "pasokh_common.eventlog.relay_main"], env, tmp_path / "relay.log")
     wait_for_rpc_service(amqp_uri, "tickets", service)
-    yield {"amqp_uri": amqp_uri, "logs": tmp_path}
+    yield {"amqp_uri": amqp_uri, "logs": tmp_path, "metrics": f"http://127.0.0.1:{metrics_port}"}
     stop(service)
     stop(relay)
 
@@ -85,3 +97,19 @@ def test_rpc_unknown_ticket_is_not_found(running_tickets):
         with pytest.raises(ServiceError) as caught:
             cluster.tickets.get_ticket(CUSTOMER, str(uuid.uuid4()))
     assert caught.value.http_status == 404
+
+
+def test_probes_and_metrics_are_served(running_tickets):
+    base = running_tickets["metrics"]
+    assert http_get(base + "/healthz")[0] == 200
+    assert http_get(base + "/readyz")[0] == 200
+    with ClusterRpcProxy({"AMQP_URI": running_tickets["amqp_uri"]}, timeout=30) as cluster:
+        cluster.tickets.open_ticket(
+            CUSTOMER,
+            {"department": "finance", "subject": "صورتحساب", "body": "سلام", "priority": "high"},
+        )
+    status, text = http_get(base + "/metrics")
+    assert status == 200
+    assert 'pasokh_tickets_opened_total{department="finance",priority="high"} 1.0' in text
+    assert 'pasokh_tickets_events_appended_total{event_type="TicketOpened"} 1.0' in text
+    assert "pasokh_tickets_command_seconds_bucket" in text
