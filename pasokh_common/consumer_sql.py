@@ -15,6 +15,7 @@ Each service owns the table in its own schema. Its migrations include the text o
 from __future__ import annotations
 
 import pasokh_common  # noqa: F401  (before psycopg)
+from pasokh_common.eventlog.ddl import quote_identifier
 
 import psycopg
 from psycopg import sql
@@ -31,14 +32,9 @@ GRANT SELECT, INSERT ON {schema}.processed_events TO {app_role};
 """
 
 
-def _quote(identifier: str) -> str:
-    """Quote without a connection: a double quote doubled, the whole wrapped."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def processed_events_ddl(schema: str) -> str:
     """The migration text for ``schema``; ``{app_role}`` stays for ``migrations.apply``."""
-    return PROCESSED_EVENTS_TEMPLATE.replace("{schema}", _quote(schema))
+    return PROCESSED_EVENTS_TEMPLATE.replace("{schema}", quote_identifier(schema))
 
 
 def create_processed_events(conn: psycopg.Connection, schema: str, app_role: str = "") -> None:
@@ -50,7 +46,7 @@ def create_processed_events(conn: psycopg.Connection, schema: str, app_role: str
     if isinstance(role, dict):  # a dict_row connection
         role = role["current_user"]
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    text = processed_events_ddl(schema).replace("{app_role}", _quote(role))
+    text = processed_events_ddl(schema).replace("{app_role}", quote_identifier(role))
     conn.execute(text)
     if app_role:
         conn.execute(

@@ -10,6 +10,7 @@ migration, not a manual step.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,28 @@ import psycopg
 from psycopg import sql
 
 _FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_INCLUDE = re.compile(r"^-- pasokh:include (\w+)\s*$", re.MULTILINE)
+
+
+def _includes() -> dict[str, Callable[[str], str]]:
+    """Shared DDL a migration may pull in with ``-- pasokh:include NAME``: written once,
+    applied in each service's own schema."""
+    from pasokh_common.consumer_sql import processed_events_ddl
+    from pasokh_common.eventlog.ddl import event_log_ddl
+
+    return {"event_log": event_log_ddl, "processed_events": processed_events_ddl}
+
+
+def expand_includes(text: str, schema: str) -> str:
+    includes = _includes()
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in includes:
+            raise ValueError(f"unknown migration include {name!r}")
+        return includes[name](schema)
+
+    return _INCLUDE.sub(replace, text)
 
 
 @dataclass(frozen=True)
@@ -77,7 +100,7 @@ def apply(dsn: str, schema: str, directory: Path, app_role: str = "") -> list[Mi
             for migration in migrations:
                 if migration.version in done:
                     continue
-                text = migration.path.read_text(encoding="utf-8")
+                text = expand_includes(migration.path.read_text(encoding="utf-8"), schema)
                 text = text.replace("{app_role}", sql.Identifier(role).as_string(conn))
                 with conn.transaction():
                     conn.execute(text)
