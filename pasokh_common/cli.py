@@ -15,7 +15,7 @@ from pasokh_common.settings import ServiceSettings
 
 SERVICES_ROOT = Path(__file__).resolve().parent.parent / "services"
 # service -> Postgres schema it owns; a service appears here once it has migrations.
-MIGRATED_SERVICES = {"tickets": "tickets"}
+MIGRATED_SERVICES = {"identity": "identity", "tickets": "tickets"}
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -28,7 +28,27 @@ def processes() -> list[Process]:
     python = sys.executable
     tickets_metrics = os.environ.get("TICKETS_METRICS_PORT", "9101")
     relay_metrics = os.environ.get("TICKETS_RELAY_METRICS_PORT", "9102")
+    identity_metrics = os.environ.get("IDENTITY_METRICS_PORT", "9103")
+    identity_relay_metrics = os.environ.get("IDENTITY_RELAY_METRICS_PORT", "9104")
     return [
+        Process(
+            "identity",
+            [
+                python,
+                "-m",
+                "pasokh_common.runner",
+                "identity",
+                "services.identity.service:IdentityService",
+                "--metrics-port",
+                identity_metrics,
+            ],
+            f"http://127.0.0.1:{identity_metrics}/metrics",
+        ),
+        Process(
+            "identity-relay",
+            [python, "-m", "pasokh_common.eventlog.relay_main", "--service", "identity"],
+            f"http://127.0.0.1:{identity_relay_metrics}/metrics",
+        ),
         Process(
             "tickets",
             [
@@ -50,8 +70,13 @@ def processes() -> list[Process]:
     ]
 
 
-def wait_for_tickets(amqp_uri: str, running: list, timeout: float = 60) -> None:
-    """Seeding and the printed URLs only make sense once the service consumes RPC."""
+def wait_for_services(
+    amqp_uri: str,
+    running: list,
+    services: tuple[str, ...] = ("identity", "tickets"),
+    timeout: float = 60,
+) -> None:
+    """Seeding and the printed URLs only make sense once the services consume RPC."""
     from amqp.exceptions import NotFound
     from kombu import Connection
 
@@ -61,7 +86,8 @@ def wait_for_tickets(amqp_uri: str, running: list, timeout: float = 60) -> None:
             return
         try:
             with Connection(amqp_uri, connect_timeout=3) as conn:
-                if conn.channel().queue_declare("rpc-tickets", passive=True)[2] > 0:
+                channel = conn.channel()
+                if all(channel.queue_declare(f"rpc-{s}", passive=True)[2] for s in services):
                     return
         except (NotFound, OSError):
             pass
@@ -71,6 +97,7 @@ def wait_for_tickets(amqp_uri: str, running: list, timeout: float = 60) -> None:
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("TICKETS_RELAY_METRICS_PORT", "9102")
+    env.setdefault("IDENTITY_RELAY_METRICS_PORT", "9104")
     running: list[tuple[Process, subprocess.Popen]] = []
     stopping = False
 
@@ -82,7 +109,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     for proc in processes():
         running.append((proc, subprocess.Popen(proc.argv, env=env)))
-    wait_for_tickets(env["AMQP_URI"], running)
+    wait_for_services(env["AMQP_URI"], running)
     if env.get("PASOKH_SEED_DEMO") == "1":
         subprocess.run([sys.executable, "-m", "tools.seed_demo"], env=env, check=False)
     print("\nPasokh is running:", flush=True)

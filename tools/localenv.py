@@ -6,9 +6,12 @@ service connects as its own unprivileged role while migrations run as the owner.
 
 from __future__ import annotations
 
+import os
+import secrets
 import shlex
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pasokh_common  # noqa: F401
 
@@ -16,7 +19,10 @@ import psycopg
 from psycopg import sql
 
 DATABASE = "pasokh"
-SERVICES = {"tickets": "pasokh_tickets_app"}
+SERVICES = {"tickets": "pasokh_tickets_app", "identity": "pasokh_identity_app"}
+# Local secrets live in .run/ (git-ignored), made once per checkout: never in the repo.
+SECRETS = ("IDENTITY_JWT_SECRET", "IDENTITY_CONTACT_SECRET")
+RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
 
 
 def with_db(url: str, dbname: str, user: str | None = None) -> str:
@@ -45,6 +51,15 @@ def main(admin_url: str) -> None:
         print(f"export {prefix}_MIGRATION_DATABASE_URL={shlex.quote(owner_url)}")
         print(f"export {prefix}_APP_ROLE={shlex.quote(role)}")
         print(f"export {prefix}_DATABASE_URL={shlex.quote(with_db(admin_url, DATABASE, role))}")
+    RUN_DIR.mkdir(exist_ok=True)
+    for name in SECRETS:
+        if os.environ.get(name):
+            continue
+        path = RUN_DIR / name.lower()
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            path.chmod(0o600)
+        print(f"export {name}={shlex.quote(path.read_text(encoding='utf-8').strip())}")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ CREATE TABLE {schema}.relay_positions (
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
 
-GRANT USAGE ON SCHEMA tickets TO {app_role};
+GRANT USAGE ON SCHEMA {schema} TO {app_role};
 REVOKE ALL ON {schema}.events FROM {app_role};
 GRANT SELECT, INSERT ON {schema}.events TO {app_role};
 GRANT SELECT, INSERT ON {schema}.command_results TO {app_role};

@@ -1,7 +1,9 @@
-"""Run the tickets event relay as a process: ``python -m pasokh_common.eventlog.relay_main``.
+"""Run an event relay as a process:
+``python -m pasokh_common.eventlog.relay_main [--service tickets|identity]``.
 
-Environment (see docs/relay.md): TICKETS_DATABASE_URL, AMQP_URI, RELAY_BATCH_SIZE,
-RELAY_NAME, RELAY_IDLE_SLEEP, TICKETS_RELAY_METRICS_PORT (0 = no endpoint), LOG_LEVEL.
+Environment (see docs/relay.md), with <SERVICE> the service's name in capitals:
+<SERVICE>_DATABASE_URL, AMQP_URI, RELAY_BATCH_SIZE, RELAY_NAME (default: the service),
+RELAY_IDLE_SLEEP, <SERVICE>_RELAY_METRICS_PORT (0 = no endpoint), LOG_LEVEL.
 
 The relay loop runs in a worker thread and the main thread only waits for it: a
 signal handler that sets a ``threading.Event`` while the *same* thread is inside
@@ -13,6 +15,7 @@ released and the process exits 0.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
@@ -33,22 +36,31 @@ from pasokh_common.settings import (
 log = logging.getLogger("pasokh.relay")
 
 
-def relay_from_env() -> Relay:
+def relay_from_env(service: str = "tickets") -> Relay:
+    """One relay per event-sourced service: its log lives in the schema named after it
+    and is published to ``<service>.events``."""
+    prefix = service.upper()
     return Relay(
-        database_url=env_str("TICKETS_DATABASE_URL", DEFAULT_DATABASE_URL),
+        database_url=env_str(f"{prefix}_DATABASE_URL", DEFAULT_DATABASE_URL),
         amqp_uri=env_str("AMQP_URI", DEFAULT_AMQP_URI),
-        schema="tickets",
-        source="tickets",
-        relay_name=env_str("RELAY_NAME", "tickets"),
+        schema=service,
+        source=service,
+        relay_name=env_str("RELAY_NAME", service),
         batch_size=env_int("RELAY_BATCH_SIZE", 500),
         idle_sleep=env_float("RELAY_IDLE_SLEEP", 0.05),
     )
 
 
-def main() -> int:
-    configure_logging("tickets-relay", env_str("LOG_LEVEL", "INFO"))
-    relay = relay_from_env()
-    metrics_port = env_int("TICKETS_RELAY_METRICS_PORT", 0)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--service", default="tickets", help="whose event log to publish (tickets, identity)"
+    )
+    args = parser.parse_args(argv)
+    prefix = args.service.upper()
+    configure_logging(f"{args.service}-relay", env_str("LOG_LEVEL", "INFO"))
+    relay = relay_from_env(args.service)
+    metrics_port = env_int(f"{prefix}_RELAY_METRICS_PORT", 0)
     if metrics_port:
         start_metrics_server(metrics_port)
 
