@@ -49,6 +49,7 @@ from services.tickets.domain import (
 )
 from services.tickets.domain.errors import AttachmentTooLarge
 from services.tickets.domain.numbers import ticket_number_for
+from services.tickets.membership import narrow_to_membership
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ class TicketCommands:
         new_stream: bool,
     ) -> dict[str, Any]:
         with self.pool.transaction() as conn:
+            actor = narrow_to_membership(conn, actor)
             if scoped_key:
                 previous = STORE.find_result(conn, scoped_key)
                 if previous is not None:

@@ -23,6 +23,7 @@ from services.tickets.attachments import AttachmentStorage, PostgresAttachmentSt
 from services.tickets.domain import Actor, Ticket
 from services.tickets.domain.errors import NotInDepartment, NotPermitted
 from services.tickets.domain.numbers import format_ticket_number, parse_ticket_number
+from services.tickets.membership import narrow_to_membership
 
 _PRIORITY_RANK = (
     "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
@@ -40,6 +41,7 @@ class TicketQueries:
         self.storage = storage or PostgresAttachmentStorage()
 
     def _visible_ticket(self, conn: psycopg.Connection, actor: Actor, ticket_id: str) -> Ticket:
+        actor = narrow_to_membership(conn, actor)
         events = STORE.load(conn, ticket_id)
         if not events:
             raise NotFound(f"ticket {ticket_id}")
@@ -90,6 +92,8 @@ class TicketQueries:
     def queue(self, actor_data: Any, params: Any) -> dict[str, Any]:
         actor = actor_from(actor_data)
         values = load(schemas.QueueSchema(), params or {})
+        with self.pool.connection() as conn:
+            actor = narrow_to_membership(conn, actor)
         if not actor.works_in(values["department"]):
             raise NotInDepartment(values["department"])
         where = ["department = %(dept)s", "status <> 'closed'"]

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.rpc import domain_errors
 
+import psycopg
 from nameko.contextdata import ContextDataProvider
 from nameko.rpc import rpc
 
 from services.tickets.application import CallContext, TicketCommands
+from services.tickets.membership import record_assignment, record_removal
 from services.tickets.queries import TicketQueries
 
 command = rpc(expected_exceptions=ServiceError)
@@ -40,6 +43,16 @@ class TicketsService:
     @property
     def _queries(self) -> TicketQueries:
         return TicketQueries(self.db)
+
+    # -- what identity tells us -------------------------------------------------------
+
+    @idempotent_event_handler("identity", "AgentAssignedToDepartment")
+    def on_agent_assigned(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        record_assignment(tx, event.data)
+
+    @idempotent_event_handler("identity", "AgentRemovedFromDepartment")
+    def on_agent_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        record_removal(tx, event.data)
 
     # -- commands --------------------------------------------------------------------
 

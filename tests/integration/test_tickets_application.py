@@ -78,9 +78,10 @@ def test_ticket_goes_through_its_whole_life(commands, queries, tickets_pool):
     assert commands.claim(AGENT, {"ticket_id": tid})["status"] == "under_review"
     answered = commands.post_reply(AGENT, {"ticket_id": tid, "body": "بررسی شد."})
     assert answered["status"] == "answered"
-    assert commands.post_reply(CUSTOMER, {"ticket_id": tid, "body": "هنوز قطع است"})[
-        "status"
-    ] == "unanswered"
+    assert (
+        commands.post_reply(CUSTOMER, {"ticket_id": tid, "body": "هنوز قطع است"})["status"]
+        == "unanswered"
+    )
     commands.post_internal_note(AGENT, {"ticket_id": tid, "body": "مشکل از مودم است"})
     commands.post_reply(AGENT, {"ticket_id": tid, "body": "مودم را ریست کنید."})
     closed = commands.close(CUSTOMER, {"ticket_id": tid})
@@ -235,8 +236,8 @@ def test_oversize_attachment_is_refused(commands):
     too_big = base64.b64encode(b"x" * (10 * 1024 * 1024 + 1)).decode()
     with pytest.raises(domain_errors.AttachmentTooLarge):
         commands.upload_attachment(
-            CUSTOMER, {"name": "big.bin", "content_type": "application/octet-stream",
-                       "data_base64": too_big}
+            CUSTOMER,
+            {"name": "big.bin", "content_type": "application/octet-stream", "data_base64": too_big},
         )
 
 
@@ -278,4 +279,3 @@ def test_rebuilding_read_models_from_the_log_gives_identical_rows(commands, tick
     assert replayed == count_events(tickets_pool)
     assert dump_read_models(tickets_pool) == before
     assert before["tickets.ticket_summary"]
-
