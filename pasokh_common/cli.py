@@ -16,6 +16,8 @@ from pasokh_common.settings import ServiceSettings
 SERVICES_ROOT = Path(__file__).resolve().parent.parent / "services"
 # service -> Postgres schema it owns; a service appears here once it has migrations.
 MIGRATED_SERVICES = {"identity": "identity", "tickets": "tickets"}
+# Services with event consumers: their queues are declared before any service starts.
+CONSUMING_SERVICES = ("services.tickets.service:TicketsService",)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -35,6 +37,24 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         )
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to do"
         print(f"{service}: {names}")
+    return 0
+
+
+def cmd_topology(args: argparse.Namespace) -> int:
+    """The deploy-time step: every consumer's queue, retry queues, dead-letter queue and
+    bindings exist before the first event is published, so none falls between a
+    service's first start and its first consumer."""
+    import importlib
+
+    from pasokh_common.consumer import declare_topology
+    from pasokh_common.settings import DEFAULT_AMQP_URI, env_str
+
+    amqp_uri = env_str("AMQP_URI", DEFAULT_AMQP_URI)
+    for spec in CONSUMING_SERVICES:
+        module_name, _, class_name = spec.partition(":")
+        service_cls = getattr(importlib.import_module(module_name), class_name)
+        for name in declare_topology(amqp_uri, service_cls):
+            print(f"{service_cls.name}: {name}")
     return 0
 
 
@@ -65,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="create <SERVICE>_APP_ROLE as a login role if missing (local runs)",
     )
     migrate.set_defaults(func=cmd_migrate)
+    topology = sub.add_parser("topology", help="declare consumers' queues and bindings")
+    topology.set_defaults(func=cmd_topology)
     tickets = sub.add_parser("tickets", help="tickets service maintenance")
     tickets_sub = tickets.add_subparsers(dest="tickets_command", required=True)
     rebuild = tickets_sub.add_parser("rebuild-read-models", help="replay the log into read models")

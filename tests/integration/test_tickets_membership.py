@@ -4,6 +4,9 @@ department loses it at once, although their access token still lists it."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 
 from pasokh_common.errors import ServiceError
@@ -13,7 +16,7 @@ import pytest
 from kombu import Connection, Exchange, Producer
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from tests.support.processes import wait_until
+from tests.support.processes import REPO_ROOT, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +102,30 @@ def test_removed_agent_cannot_claim_even_with_a_valid_token(running_tickets, tic
             "SELECT count(*) FROM tickets.processed_events WHERE event_id = %s", (event_id,)
         ).fetchone()[0]
     assert processed == 1
+
+
+def test_topology_step_keeps_events_published_before_the_first_start(amqp_uri):
+    subprocess.run(
+        [sys.executable, "-m", "pasokh_common.cli", "topology"],
+        env={**os.environ, "AMQP_URI": amqp_uri},
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    queue = "evt-identity-AgentAssignedToDepartment--tickets.on_agent_assigned"
+    with Connection(amqp_uri) as conn:
+        conn.channel().queue_purge(queue)  # a previous test's leftovers, if any
+    publish_identity_event(
+        amqp_uri,
+        "AgentAssignedToDepartment",
+        {
+            "user_id": "u",
+            "department_id": "d",
+            "role": "agent",
+            "assigned_at": "2026-11-01T08:00:00+00:00",
+        },
+    )
+    with Connection(amqp_uri) as conn:
+        _, waiting, _ = conn.channel().queue_declare(queue, passive=True)
+        conn.channel().queue_purge(queue)
+    assert waiting == 1
