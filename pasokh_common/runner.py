@@ -31,7 +31,7 @@ import signal  # noqa: E402
 from pasokh_common.green import assert_psycopg_cooperates  # noqa: E402
 from pasokh_common.logs import configure_logging  # noqa: E402
 from pasokh_common.metrics import READINESS, start_metrics_server  # noqa: E402
-from pasokh_common.settings import ServiceSettings  # noqa: E402
+from pasokh_common.settings import ServiceSettings, env_int, env_str  # noqa: E402
 
 log = logging.getLogger("pasokh.runner")
 
@@ -46,6 +46,11 @@ def build_config(settings: ServiceSettings) -> dict:
     config = settings.nameko_config()
     config["DATABASE_URL"] = settings.database_url
     config["DB_POOL_SIZE"] = settings.db_pool_size
+    # nameko's @http entrypoints listen here (only services that have them use it).
+    http_port = env_int(f"{settings.service.upper()}_HTTP_PORT", 8000)
+    config["WEB_SERVER_ADDRESS"] = env_str(
+        f"{settings.service.upper()}_HTTP_ADDRESS", f"0.0.0.0:{http_port}"
+    )
     return config
 
 
