@@ -12,11 +12,12 @@ import uuid
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common.context import CallContext
 from pasokh_common.errors import ValidationFailed, bilingual
 
 from services.identity import repository as repo
 from services.identity import schemas
-from services.identity.context import CallContext, Dependencies
+from services.identity.context import Dependencies
 from services.identity.domain.codes import Outcome, Purpose
 from services.identity.domain.errors import (
     CodeNotSent,

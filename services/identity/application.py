@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pasokh_common.context import CallContext
 from pasokh_common.db import ConnectionPool
 
 from services.identity import repository as repo
 from services.identity.accounts import Accounts
 from services.identity.config import IdentityConfig
-from services.identity.context import CallContext, Clock, CodeSender, Dependencies, utc_now
+from services.identity.context import Clock, CodeSender, Dependencies, utc_now
 from services.identity.directory import Directory
 from services.identity.passwords import Passwords
 from services.identity.sessions import Sessions

@@ -16,11 +16,12 @@ import sys
 from typing import TextIO
 
 import pasokh_common  # noqa: F401
+from pasokh_common.context import CallContext
 from pasokh_common.db import ConnectionPool
 from pasokh_common.errors import PasokhError
 from pasokh_common.settings import ServiceSettings
 
-from services.identity.application import CallContext, IdentityApplication
+from services.identity.application import IdentityApplication
 from services.identity.config import IdentityConfig
 from services.identity.domain.errors import CodeNotSent
 

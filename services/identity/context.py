@@ -7,15 +7,13 @@ without RabbitMQ; the service wires the real ones in.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from pasokh_common.db import ConnectionPool
 from pasokh_common.errors import ValidationFailed, bilingual
-from pasokh_common.eventlog import EventMetadata
 
 from services.identity.config import IdentityConfig
 from services.identity.passwords import Passwords
@@ -35,24 +33,6 @@ class CodeSender(Protocol):
     could not; the code is then forgotten as if never made."""
 
     def send(self, user_id: str, phone: str, code: str, purpose: str, language: str) -> None: ...
-
-
-@dataclass
-class CallContext:
-    """Where a request came from: recorded in every event's metadata."""
-
-    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    causation_id: str | None = None
-    origin: str = "rpc"
-
-    def metadata(self, actor_id: str, actor_role: str) -> EventMetadata:
-        return EventMetadata(
-            actor_id=actor_id,
-            actor_role=actor_role,
-            correlation_id=self.correlation_id,
-            causation_id=self.causation_id,
-            origin=self.origin,
-        )
 
 
 @dataclass

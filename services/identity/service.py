@@ -11,20 +11,20 @@ import logging
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.rpc import domain_errors
 from pasokh_common.settings import env_float
 
 from eventlet import tpool
-from nameko.contextdata import ContextDataProvider
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.identity.application import IdentityApplication
 from services.identity.config import IdentityConfig
-from services.identity.context import CallContext, client_address_of
+from services.identity.context import client_address_of
 from services.identity.notify import NotifyCodeSender
 from services.identity.passwords import Passwords
 from services.identity.tokens import TokenIssuer
@@ -54,8 +54,7 @@ class IdentityService:
     db = Database()
     runtime = Runtime()
     notify = RpcProxy("notify", expiration=NOTIFY_TIMEOUT)
-    correlation_id = ContextDataProvider("correlation_id")
-    call_id_stack = ContextDataProvider("call_id_stack")
+    context = CallContextProvider()
 
     @property
     def _app(self) -> IdentityApplication:
@@ -68,26 +67,18 @@ class IdentityService:
             tokens=self.runtime.tokens,
         )
 
-    def _context(self) -> CallContext:
-        context = CallContext(origin="rpc")
-        if self.correlation_id:
-            context.correlation_id = str(self.correlation_id)
-        if self.call_id_stack:
-            context.causation_id = str(self.call_id_stack[-1])
-        return context
-
     # -- accounts --------------------------------------------------------------------
 
     @command
     @domain_errors
     def register(self, payload: dict, client_address: str | None = None) -> dict[str, Any]:
         address = client_address_of(client_address)
-        return self._app.accounts.register(payload, address, self._context())
+        return self._app.accounts.register(payload, address, self.context)
 
     @command
     @domain_errors
     def verify_phone(self, payload: dict) -> dict[str, Any]:
-        return self._app.accounts.verify_phone(payload, self._context())
+        return self._app.accounts.verify_phone(payload, self.context)
 
     @command
     @domain_errors
@@ -105,7 +96,7 @@ class IdentityService:
     @command
     @domain_errors
     def reset_password(self, payload: dict) -> dict[str, Any]:
-        return self._app.accounts.reset_password(payload, self._context())
+        return self._app.accounts.reset_password(payload, self.context)
 
     @command
     @domain_errors
@@ -113,7 +104,7 @@ class IdentityService:
         self, token: str, payload: dict, client_address: str | None = None
     ) -> dict[str, Any]:
         address = client_address_of(client_address)
-        return self._app.accounts.change_password(token, payload, address, self._context())
+        return self._app.accounts.change_password(token, payload, address, self.context)
 
     @command
     @domain_errors
@@ -121,7 +112,7 @@ class IdentityService:
         self, token: str, payload: dict, client_address: str | None = None
     ) -> dict[str, Any]:
         address = client_address_of(client_address)
-        return self._app.accounts.add_member(token, payload, address, self._context())
+        return self._app.accounts.add_member(token, payload, address, self.context)
 
     # -- sessions --------------------------------------------------------------------
 
@@ -177,22 +168,22 @@ class IdentityService:
     @command
     @domain_errors
     def create_department(self, token: str, payload: dict) -> dict[str, Any]:
-        return self._app.staff.create_department(token, payload, self._context())
+        return self._app.staff.create_department(token, payload, self.context)
 
     @command
     @domain_errors
     def create_agent(self, token: str, payload: dict) -> dict[str, Any]:
-        return self._app.staff.create_agent(token, payload, self._context())
+        return self._app.staff.create_agent(token, payload, self.context)
 
     @command
     @domain_errors
     def assign_to_department(self, token: str, payload: dict) -> dict[str, Any]:
-        return self._app.staff.assign_to_department(token, payload, self._context())
+        return self._app.staff.assign_to_department(token, payload, self.context)
 
     @command
     @domain_errors
     def remove_from_department(self, token: str, payload: dict) -> dict[str, Any]:
-        return self._app.staff.remove_from_department(token, payload, self._context())
+        return self._app.staff.remove_from_department(token, payload, self.context)
 
     # -- housekeeping ----------------------------------------------------------------
 

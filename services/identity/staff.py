@@ -16,11 +16,12 @@ import uuid
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common.context import CallContext
 
 from services.identity import repository as repo
 from services.identity import schemas
 from services.identity.accounts import require_good_password
-from services.identity.context import CallContext, Dependencies
+from services.identity.context import Dependencies
 from services.identity.domain.errors import UserNotFound
 from services.identity.domain.events import (
     AgentAssignedToDepartment,

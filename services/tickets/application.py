@@ -13,16 +13,15 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common.context import CallContext
 from pasokh_common.db import ConnectionPool
 from pasokh_common.errors import Conflict, NotFound, ValidationFailed, bilingual
 from pasokh_common.eventlog import (
     ConcurrencyConflict,
-    EventMetadata,
     EventStore,
     NewEvent,
     RecordedEvent,
@@ -100,15 +99,6 @@ def actor_from(data: Any) -> Actor:
         departments=frozenset(values["departments"]),
         organisation_id=values["organisation_id"],
     )
-
-
-@dataclass
-class CallContext:
-    """Where a command came from: kept in every event's metadata."""
-
-    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    causation_id: str | None = None
-    origin: str = "rpc"
 
 
 class TicketCommands:
@@ -207,13 +197,7 @@ class TicketCommands:
                     stream_id,
                     base,
                     [to_new_event(e) for e in events],
-                    EventMetadata(
-                        actor_id=actor.id,
-                        actor_role=actor.role.value,
-                        correlation_id=context.correlation_id,
-                        causation_id=context.causation_id,
-                        origin=context.origin,
-                    ),
+                    context.metadata(actor.id, actor.role.value),
                 )
                 for event in recorded:
                     projections.project(conn, event)

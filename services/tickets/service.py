@@ -6,15 +6,15 @@ from typing import Any
 
 import pasokh_common  # noqa: F401
 from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
+from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.rpc import domain_errors
 
 import psycopg
-from nameko.contextdata import ContextDataProvider
 from nameko.rpc import rpc
 
-from services.tickets.application import CallContext, TicketCommands
+from services.tickets.application import TicketCommands
 from services.tickets.membership import record_assignment, record_removal
 from services.tickets.queries import TicketQueries
 
@@ -25,16 +25,7 @@ class TicketsService:
     name = "tickets"
 
     db = Database()
-    correlation_id = ContextDataProvider("correlation_id")
-    call_id_stack = ContextDataProvider("call_id_stack")
-
-    def _context(self) -> CallContext:
-        context = CallContext(origin="rpc")
-        if self.correlation_id:
-            context.correlation_id = str(self.correlation_id)
-        if self.call_id_stack:
-            context.causation_id = str(self.call_id_stack[-1])
-        return context
+    context = CallContextProvider()
 
     @property
     def _commands(self) -> TicketCommands:
@@ -64,57 +55,57 @@ class TicketsService:
     @command
     @domain_errors
     def open_ticket(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.open_ticket(actor, payload, self._context())
+        return self._commands.open_ticket(actor, payload, self.context)
 
     @command
     @domain_errors
     def claim(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.claim(actor, payload, self._context())
+        return self._commands.claim(actor, payload, self.context)
 
     @command
     @domain_errors
     def release(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.release(actor, payload, self._context())
+        return self._commands.release(actor, payload, self.context)
 
     @command
     @domain_errors
     def post_reply(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.post_reply(actor, payload, self._context())
+        return self._commands.post_reply(actor, payload, self.context)
 
     @command
     @domain_errors
     def post_internal_note(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.post_internal_note(actor, payload, self._context())
+        return self._commands.post_internal_note(actor, payload, self.context)
 
     @command
     @domain_errors
     def transfer(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.transfer(actor, payload, self._context())
+        return self._commands.transfer(actor, payload, self.context)
 
     @command
     @domain_errors
     def change_priority(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.change_priority(actor, payload, self._context())
+        return self._commands.change_priority(actor, payload, self.context)
 
     @command
     @domain_errors
     def close(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.close(actor, payload, self._context())
+        return self._commands.close(actor, payload, self.context)
 
     @command
     @domain_errors
     def reopen(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.reopen(actor, payload, self._context())
+        return self._commands.reopen(actor, payload, self.context)
 
     @command
     @domain_errors
     def merge(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.merge(actor, payload, self._context())
+        return self._commands.merge(actor, payload, self.context)
 
     @command
     @domain_errors
     def rate(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._commands.rate(actor, payload, self._context())
+        return self._commands.rate(actor, payload, self.context)
 
     # -- queries ---------------------------------------------------------------------
 

@@ -89,3 +89,15 @@ def test_probes_and_metrics_are_served(running_tickets):
     assert 'pasokh_tickets_opened_total{department="finance",priority="high"} 1.0' in text
     assert 'pasokh_tickets_events_appended_total{event_type="TicketOpened"} 1.0' in text
     assert "pasokh_tickets_command_seconds_bucket" in text
+
+
+def test_request_id_sent_as_context_data_is_the_events_correlation_id(running_tickets):
+    config = {"AMQP_URI": running_tickets["amqp_uri"]}
+    with ClusterRpcProxy(config, context_data={"correlation_id": "req-42"}, timeout=30) as cluster:
+        ticket = cluster.tickets.open_ticket(
+            CUSTOMER, {"department": "technical", "subject": "پیگیری", "body": "سلام"}
+        )
+    with ClusterRpcProxy(config, timeout=30) as cluster:
+        trail = cluster.tickets.history(AGENT, ticket["ticket_id"])
+    assert trail[0]["correlation_id"] == "req-42"
+    assert trail[0]["actor_id"] == CUSTOMER["id"] and trail[0]["origin"] == "rpc"

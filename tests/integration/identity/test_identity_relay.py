@@ -7,13 +7,13 @@ import contextlib
 import json
 import uuid
 
+from pasokh_common.context import CallContext
 from pasokh_common.eventlog.relay import Relay
 
 import kombu
 import pytest
 from nameko.events import get_event_exchange
 
-from services.identity.application import CallContext
 from tests.integration.identity.support import PASSWORD, new_phone
 from tests.support.processes import wait_until
 

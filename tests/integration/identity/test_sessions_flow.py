@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pasokh_common.context import CallContext
 from pasokh_common.errors import ValidationFailed
 
 import psycopg
 import pytest
 
-from services.identity.application import CallContext
 from services.identity.domain import errors
 from services.identity.domain.throttling import LoginPolicy
 from tests.integration.identity.support import PASSWORD, new_phone, wrong

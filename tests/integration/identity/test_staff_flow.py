@@ -3,11 +3,11 @@ real PostgreSQL."""
 
 from __future__ import annotations
 
+from pasokh_common.context import CallContext
 from pasokh_common.errors import ValidationFailed
 
 import pytest
 
-from services.identity.application import CallContext
 from services.identity.domain import errors
 from tests.integration.identity.support import PASSWORD, new_phone
 
