@@ -42,13 +42,56 @@ _COLUMNS = (
     "position, xid::text::bigint AS xid, stream_id, version, event_id, event_type, "
     "schema_version, data, metadata, recorded_at"
 )
+_COLUMNS_NO_METADATA = (
+    "position, xid::text::bigint AS xid, stream_id, version, event_id, event_type, "
+    "schema_version, data, '{}'::jsonb AS metadata, recorded_at"
+)
+
+
+def _field(row: Any, name: str, index: int) -> Any:
+    return row[name] if isinstance(row, dict) else row[index]
 
 
 class EventStore:
     def __init__(self, schema: str) -> None:
         self.schema = schema
-        self._events = sql.Identifier(schema, "events")
-        self._results = sql.Identifier(schema, "command_results")
+        events = sql.Identifier(schema, "events").as_string(None)
+        results = sql.Identifier(schema, "command_results").as_string(None)
+        # Built once: composing SQL per call was a measurable share of an append.
+        self._sql_append_head = (
+            f"INSERT INTO {events} (stream_id, version, event_id, event_type, schema_version,"
+            " data, metadata) SELECT %s, %s, %s, %s, %s, %s, %s"
+            f" WHERE %s = 0 OR EXISTS (SELECT 1 FROM {events}"
+            " WHERE stream_id = %s AND version = %s)"
+            " RETURNING position, xid::text::bigint AS xid, recorded_at"
+        )
+        self._sql_append_next = (
+            f"INSERT INTO {events} (stream_id, version, event_id, event_type, schema_version,"
+            " data, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " RETURNING position, xid::text::bigint AS xid, recorded_at"
+        )
+        self._sql_load = (
+            f"SELECT {_COLUMNS} FROM {events} WHERE stream_id = %s AND version > %s"
+            " ORDER BY version"
+        )
+        self._sql_load_for_decision = (
+            f"SELECT {_COLUMNS_NO_METADATA} FROM {events} WHERE stream_id = %s AND version > %s"
+            " ORDER BY version"
+        )
+        self._sql_read_committed = (
+            f"SELECT {_COLUMNS} FROM {events} WHERE (xid, position) > (%s::text::xid8, %s)"
+            " AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+            " ORDER BY xid, position LIMIT %s"
+        )
+        self._sql_read_all = (
+            f"SELECT {_COLUMNS} FROM {events} WHERE position > %s ORDER BY position LIMIT %s"
+        )
+        self._sql_head = f"SELECT coalesce(max(position), 0) AS head FROM {events}"
+        self._sql_find_result = f"SELECT result FROM {results} WHERE idempotency_key = %s"
+        self._sql_record_result = (
+            f"INSERT INTO {results} (idempotency_key, command, stream_id, result)"
+            " VALUES (%s, %s, %s, %s)"
+        )
 
     def append(
         self,
@@ -58,34 +101,54 @@ class EventStore:
         events: Sequence[NewEvent],
         metadata: EventMetadata,
     ) -> list[RecordedEvent]:
-        """Append ``events`` after ``expected_version`` inside the caller's transaction."""
+        """Append ``events`` after ``expected_version`` inside the caller's transaction.
+
+        A stale writer (someone appended since it loaded) collides on the unique
+        (stream, version) key; a writer claiming a version the stream never reached
+        inserts nothing because of the guard on the first row. Both are a conflict.
+        """
         if not events:
             return []
         meta = metadata.as_dict()
-        rows = [
-            (
-                stream_id,
-                expected_version + offset + 1,
-                event.event_id,
-                event.type,
-                event.schema_version,
-                Jsonb(event.data),
-                Jsonb(meta),
-            )
-            for offset, event in enumerate(events)
-        ]
-        query = sql.SQL(
-            "INSERT INTO {} (stream_id, version, event_id, event_type, schema_version,"
-            " data, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING " + _COLUMNS
-        ).format(self._events)
+        meta_json = Jsonb(meta)
         recorded: list[RecordedEvent] = []
         try:
             with conn.cursor() as cur:
-                if expected_version > 0:
-                    self._check_head(cur, stream_id, expected_version)
-                for row in rows:
-                    cur.execute(query, row)
-                    recorded.append(_to_record(cur.fetchone()))
+                for offset, event in enumerate(events):
+                    version = expected_version + offset + 1
+                    values = (
+                        stream_id,
+                        version,
+                        event.event_id,
+                        event.type,
+                        event.schema_version,
+                        Jsonb(event.data),
+                        meta_json,
+                    )
+                    if offset == 0:
+                        cur.execute(
+                            self._sql_append_head,
+                            (*values, expected_version, stream_id, expected_version),
+                        )
+                    else:
+                        cur.execute(self._sql_append_next, values)
+                    row = cur.fetchone()
+                    if row is None:
+                        raise ConcurrencyConflict(stream_id, expected_version)
+                    recorded.append(
+                        RecordedEvent(
+                            position=_field(row, "position", 0),
+                            xid=int(_field(row, "xid", 1)),
+                            stream_id=stream_id,
+                            version=version,
+                            event_id=event.event_id,
+                            type=event.type,
+                            schema_version=event.schema_version,
+                            data=event.data,
+                            metadata=meta,
+                            recorded_at=_field(row, "recorded_at", 2),
+                        )
+                    )
         except errors.UniqueViolation as exc:
             constraint = exc.diag.constraint_name or ""
             if "event_id" in constraint:
@@ -93,31 +156,18 @@ class EventStore:
             raise ConcurrencyConflict(stream_id, expected_version) from exc
         return recorded
 
-    def _check_head(self, cur: psycopg.Cursor, stream_id: str, expected_version: int) -> None:
-        """A stale writer whose next version is free (never, with the unique key) is still
-        caught here; the unique (stream, version) key catches the racing one."""
-        cur.execute(
-            sql.SQL("SELECT max(version) AS head FROM {} WHERE stream_id = %s").format(
-                self._events
-            ),
-            (stream_id,),
-        )
-        head = cur.fetchone()
-        head_version = (head["head"] if isinstance(head, dict) else head[0]) or 0
-        if head_version != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version)
-
     def load(
-        self, conn: psycopg.Connection, stream_id: str, after_version: int = 0
+        self,
+        conn: psycopg.Connection,
+        stream_id: str,
+        after_version: int = 0,
+        with_metadata: bool = True,
     ) -> list[RecordedEvent]:
+        """The stream in version order. ``with_metadata=False`` is for deciding a
+        command: the domain never reads who did what, and decoding it costs time."""
+        query = self._sql_load if with_metadata else self._sql_load_for_decision
         with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL(
-                    "SELECT " + _COLUMNS + " FROM {} WHERE stream_id = %s AND version > %s"
-                    " ORDER BY version"
-                ).format(self._events),
-                (stream_id, after_version),
-            )
+            cur.execute(query, (stream_id, after_version))
             return [_to_record(row) for row in cur.fetchall()]
 
     def read_committed(
@@ -131,40 +181,23 @@ class EventStore:
         horizon back (watch ``pasokh_relay_lag_events``); it never causes a skip.
         """
         with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL(
-                    "SELECT " + _COLUMNS + " FROM {} WHERE (xid, position) > (%s::text::xid8, %s)"
-                    " AND xid < pg_snapshot_xmin(pg_current_snapshot())"
-                    " ORDER BY xid, position LIMIT %s"
-                ).format(self._events),
-                (str(after.xid), after.position, limit),
-            )
+            cur.execute(self._sql_read_committed, (str(after.xid), after.position, limit))
             return [_to_record(row) for row in cur.fetchall()]
 
     def read_all(self, conn: psycopg.Connection, after_position: int = 0, limit: int = 1000):
         """Every committed event in position order, for rebuilding read models offline."""
         with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL(
-                    "SELECT " + _COLUMNS + " FROM {} WHERE position > %s ORDER BY position LIMIT %s"
-                ).format(self._events),
-                (after_position, limit),
-            )
+            cur.execute(self._sql_read_all, (after_position, limit))
             return [_to_record(row) for row in cur.fetchall()]
 
     def head_position(self, conn: psycopg.Connection) -> int:
-        row = conn.execute(
-            sql.SQL("SELECT coalesce(max(position), 0) AS head FROM {}").format(self._events)
-        ).fetchone()
+        row = conn.execute(self._sql_head).fetchone()
         return row["head"] if isinstance(row, dict) else row[0]
 
     # -- idempotent commands -------------------------------------------------------
 
     def find_result(self, conn: psycopg.Connection, idempotency_key: str) -> dict | None:
-        row = conn.execute(
-            sql.SQL("SELECT result FROM {} WHERE idempotency_key = %s").format(self._results),
-            (idempotency_key,),
-        ).fetchone()
+        row = conn.execute(self._sql_find_result, (idempotency_key,)).fetchone()
         if row is None:
             return None
         return row["result"] if isinstance(row, dict) else row[0]
@@ -180,10 +213,7 @@ class EventStore:
         """Store the answer with the append; a concurrent twin fails on the key and rolls
         back its append, so the command takes effect once."""
         conn.execute(
-            sql.SQL(
-                "INSERT INTO {} (idempotency_key, command, stream_id, result)"
-                " VALUES (%s, %s, %s, %s)"
-            ).format(self._results),
+            self._sql_record_result,
             (
                 idempotency_key,
                 command,

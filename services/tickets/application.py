@@ -178,7 +178,7 @@ class TicketCommands:
                 previous = STORE.find_result(conn, scoped_key)
                 if previous is not None:
                     return self._view(conn, previous["ticket_id"])
-            history = [] if new_stream else STORE.load(conn, ticket_id)
+            history = [] if new_stream else STORE.load(conn, ticket_id, with_metadata=False)
             if not new_stream and not history:
                 raise NotFound(f"ticket {ticket_id}")
             ticket = Ticket.from_events(to_domain(history)) if history else None
