@@ -282,6 +282,18 @@ def run_workload(
     )
 
 
+def machine_busy_now(seconds: float = 1.0) -> float | None:
+    """Share of all CPUs busy over ``seconds`` before the run: anything else running
+    on the machine (a test suite, a build) shows up here and in every number."""
+    first = machine_cpu_times()
+    time.sleep(seconds)
+    last = machine_cpu_times()
+    if not first or not last:
+        return None
+    busy, idle = last[0] - first[0], last[1] - first[1]
+    return round(busy / (busy + idle), 2) if busy + idle else None
+
+
 def machine_cpu_times() -> tuple[int, int] | None:
     """(busy, idle) clock ticks of all CPUs from /proc/stat; None off Linux."""
     try:
@@ -716,6 +728,7 @@ def server_facts(url: str) -> dict[str, Any]:
 
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine_busy_before": machine_busy_now(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -1031,6 +1044,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" fsync={pg['fsync']}), Python {facts['python']}, psycopg {facts['psycopg']},"
         f" eventsourcing {facts['eventsourcing']}"
     )
+    if facts["machine_busy_before"] is not None:
+        print(
+            f"CPUs busy before the run (other work on the machine):"
+            f" {facts['machine_busy_before']:.0%}"
+        )
     print(
         f"{args.seconds:g} s per workload after {args.warmup:g} s warm-up,"
         f" median of {args.repeat} run(s); one event per command; streams kept"
@@ -1041,7 +1059,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if relay["status"] == "ok":
         print(f"relay publish rate with confirms: {relay['events_per_s']:,.0f} events/s")
     else:
-        print(f"relay publish rate: {relay['status']} ({relay.get('detail', '')})")
+        detail = f" ({relay['detail']})" if relay.get("detail") else ""
+        print(f"relay publish rate: {relay['status']}{detail}")
     if checks:
         print("\ntargets:")
         for check in checks:
