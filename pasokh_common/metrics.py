@@ -23,10 +23,17 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class Readiness:
-    """Set by the process when it takes work, cleared when it starts to stop."""
+    """Set by the process when it takes work, cleared when it starts to stop; while set,
+    every registered check (its database, its broker) must also pass. Liveness never
+    runs the checks: a broker outage must not make Kubernetes restart every pod."""
 
     def __init__(self) -> None:
         self._ready = threading.Event()
+        self._checks: dict[str, Callable[[], None]] = {}
+
+    def add_check(self, name: str, check: Callable[[], None]) -> None:
+        """``check`` raises when the dependency is unusable."""
+        self._checks[name] = check
 
     def set_ready(self) -> None:
         self._ready.set()
@@ -34,8 +41,17 @@ class Readiness:
     def set_not_ready(self) -> None:
         self._ready.clear()
 
+    def failing_checks(self) -> list[str]:
+        failing = []
+        for name, check in self._checks.items():
+            try:
+                check()
+            except Exception:
+                failing.append(name)
+        return failing
+
     def is_ready(self) -> bool:
-        return self._ready.is_set()
+        return self._ready.is_set() and not self.failing_checks()
 
 
 READINESS = Readiness()
@@ -59,11 +75,15 @@ def build_app(readiness: Readiness) -> Callable:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
         if path == "/readyz":
-            if readiness.is_ready():
+            if not readiness._ready.is_set():
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"not ready: starting or stopping\n"]
+            failing = readiness.failing_checks()
+            if not failing:
                 start_response("200 OK", [("Content-Type", "text/plain")])
                 return [b"ready\n"]
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [b"not ready\n"]
+            return [("not ready: " + ", ".join(failing) + "\n").encode()]
         return metrics_app(environ, start_response)
 
     return app
@@ -80,3 +100,23 @@ def start_metrics_server(
     thread.start()
     log.info("metrics and probes served", extra={"port": port})
     return server
+
+
+def database_check(dsn: str, timeout: int = 2) -> Callable[[], None]:
+    def check() -> None:
+        import psycopg
+
+        with psycopg.connect(dsn, connect_timeout=timeout) as conn:
+            conn.execute("SELECT 1")
+
+    return check
+
+
+def broker_check(amqp_uri: str, timeout: float = 2) -> Callable[[], None]:
+    def check() -> None:
+        from kombu import Connection
+
+        with Connection(amqp_uri, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1)
+
+    return check

@@ -26,11 +26,17 @@ import argparse  # noqa: E402
 import errno  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 
 from pasokh_common.green import assert_psycopg_cooperates  # noqa: E402
 from pasokh_common.logs import configure_logging  # noqa: E402
-from pasokh_common.metrics import READINESS, start_metrics_server  # noqa: E402
+from pasokh_common.metrics import (  # noqa: E402
+    READINESS,
+    broker_check,
+    database_check,
+    start_metrics_server,
+)
 from pasokh_common.settings import ServiceSettings, env_int, env_str  # noqa: E402
 
 log = logging.getLogger("pasokh.runner")
@@ -67,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(args.service, settings.log_level)
     assert_psycopg_cooperates()
     if settings.metrics_port:
+        READINESS.add_check("broker", broker_check(settings.amqp_uri))
+        if f"{args.service.upper()}_DATABASE_URL" in os.environ:
+            READINESS.add_check("database", database_check(settings.database_url))
         start_metrics_server(settings.metrics_port)
 
     runner = ServiceRunner(build_config(settings))

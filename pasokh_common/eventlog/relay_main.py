@@ -24,7 +24,7 @@ import threading
 import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.relay import Relay
 from pasokh_common.logs import configure_logging
-from pasokh_common.metrics import READINESS, start_metrics_server
+from pasokh_common.metrics import READINESS, broker_check, database_check, start_metrics_server
 from pasokh_common.settings import (
     DEFAULT_AMQP_URI,
     DEFAULT_DATABASE_URL,
@@ -56,12 +56,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--service", default="tickets", help="whose event log to publish (tickets, identity)"
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics and probes here (default: <SERVICE>_RELAY_METRICS_PORT, 0 = off)",
+    )
     args = parser.parse_args(argv)
     prefix = args.service.upper()
     configure_logging(f"{args.service}-relay", env_str("LOG_LEVEL", "INFO"))
     relay = relay_from_env(args.service)
-    metrics_port = env_int(f"{prefix}_RELAY_METRICS_PORT", 0)
+    metrics_port = (
+        args.metrics_port
+        if args.metrics_port is not None
+        else env_int(f"{prefix}_RELAY_METRICS_PORT", 0)
+    )
     if metrics_port:
+        READINESS.add_check("database", database_check(relay.database_url))
+        READINESS.add_check("broker", broker_check(relay.amqp_uri))
         start_metrics_server(metrics_port)
 
     failure: list[BaseException] = []

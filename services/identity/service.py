@@ -15,6 +15,7 @@ from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc_metrics import EntrypointMetrics
 from pasokh_common.settings import env_float
 
 from eventlet import tpool
@@ -55,6 +56,7 @@ class IdentityService:
     runtime = Runtime()
     notify = RpcProxy("notify", expiration=NOTIFY_TIMEOUT)
     context = CallContextProvider()
+    metrics = EntrypointMetrics()
 
     @property
     def _app(self) -> IdentityApplication:

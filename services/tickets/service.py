@@ -10,6 +10,7 @@ from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc_metrics import EntrypointMetrics
 
 import psycopg
 from nameko.rpc import rpc
@@ -26,6 +27,7 @@ class TicketsService:
 
     db = Database()
     context = CallContextProvider()
+    metrics = EntrypointMetrics()
 
     @property
     def _commands(self) -> TicketCommands:
@@ -138,3 +140,12 @@ class TicketsService:
     @domain_errors
     def download_attachment(self, actor: dict, attachment_id: str) -> dict[str, Any]:
         return self._queries.download_attachment(actor, attachment_id)
+
+    # -- duplicate discouragement (issue 6; services/tickets/similarity.py) ------------
+
+    @command
+    @domain_errors
+    def similar_open_tickets(self, actor: dict, params: dict) -> dict[str, Any]:
+        from services.tickets.similarity import similar_open_tickets
+
+        return similar_open_tickets(self.db, actor, params)
