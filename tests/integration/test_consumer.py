@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pasokh_common  # noqa: F401  (before psycopg)
 from pasokh_common import dlq
-from pasokh_common.consumer import declare_topology, service_topologies
+from pasokh_common.consumer import dead_queue_name, declare_topology, service_topologies
 from pasokh_common.consumer_sql import create_processed_events
 
 import psycopg
@@ -406,3 +406,44 @@ def test_when_the_retry_copy_cannot_be_published_the_original_is_kept(
     assert "could not publish" in service.log_text()
     assert [r["attempt"] for r in applied_rows(consumer_db["admin_url"], event_id)] == [2]
     assert service.metric("pasokh_consumer_retries_total") == 2
+
+
+def test_sigterm_during_a_burst_loses_nothing_and_applies_nothing_twice(
+    start_service, topology: str, consumer_db: dict
+):
+    """Graceful shutdown (issue 7): on SIGTERM the service stops taking messages,
+    finishes or returns what it holds, and exits 0 in time; a new process takes the
+    rest. Every event ends up applied exactly once."""
+    service = start_service()
+    ids = [new_id() for _ in range(300)]
+    with Connection(topology, transport_options={"confirm_publish": True}) as conn:
+        producer = conn.Producer()
+        for event_id in ids:
+            producer.publish(
+                json.dumps({"sleep": 0}).encode(),
+                exchange=EXCHANGE,
+                routing_key="TicketOpened",
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=event_id,
+            )
+
+    def applied_total() -> int:
+        with psycopg.connect(consumer_db["admin_url"]) as conn:
+            return conn.execute("SELECT count(*) FROM consumertest.applied").fetchone()[0]
+
+    wait_for(lambda: applied_total() >= 20, "the burst to be under way", service)
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.proc.wait(timeout=30) == 0, service.log_tail()
+    assert applied_total() < len(ids), "the burst ended before SIGTERM; nothing was proved"
+
+    successor = start_service()
+    wait_for(lambda: applied_total() >= len(ids), "every event to be applied", successor)
+    with psycopg.connect(consumer_db["admin_url"]) as conn:
+        per_event = conn.execute(
+            "SELECT event_id, count(*) FROM consumertest.applied GROUP BY event_id"
+        ).fetchall()
+    assert len(per_event) == len(ids)
+    assert all(count == 1 for _, count in per_event)
+    assert queue_counts(topology, dead_queue_name(QUEUE))[0] == 0
