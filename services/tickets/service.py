@@ -17,6 +17,7 @@ from nameko.rpc import rpc
 
 from services.tickets.application import TicketCommands
 from services.tickets.membership import record_assignment, record_removal
+from services.tickets.open_tickets_gauge import OpenTicketsGauge
 from services.tickets.queries import TicketQueries
 
 command = rpc(expected_exceptions=ServiceError)
@@ -28,6 +29,7 @@ class TicketsService:
     db = Database()
     context = CallContextProvider()
     metrics = EntrypointMetrics()
+    open_tickets = OpenTicketsGauge()
 
     @property
     def _commands(self) -> TicketCommands:

@@ -90,10 +90,12 @@ def test_probes_and_metrics_are_served(running_tickets):
     assert 'pasokh_tickets_events_appended_total{event_type="TicketOpened"} 1.0' in text
     assert "pasokh_tickets_command_seconds_bucket" in text
     assert (
-        'pasokh_rpc_requests_total{method="open_ticket",outcome="ok",service="tickets"} 1.0'
-        in text
+        'pasokh_rpc_requests_total{method="open_ticket",outcome="ok",service="tickets"} 1.0' in text
     )
     assert 'pasokh_rpc_duration_seconds_count{method="open_ticket",service="tickets"} 1.0' in text
+    assert (
+        'pasokh_tickets_open{department="finance",priority="high",status="unanswered"} 1.0' in text
+    )
 
 
 def test_request_id_sent_as_context_data_is_the_events_correlation_id(running_tickets):
