@@ -15,9 +15,12 @@ from pasokh_common.settings import ServiceSettings
 
 SERVICES_ROOT = Path(__file__).resolve().parent.parent / "services"
 # service -> Postgres schema it owns; a service appears here once it has migrations.
-MIGRATED_SERVICES = {"identity": "identity", "tickets": "tickets"}
+MIGRATED_SERVICES = {"identity": "identity", "sla": "sla", "tickets": "tickets"}
 # Services with event consumers: their queues are declared before any service starts.
-CONSUMING_SERVICES = ("services.tickets.service:TicketsService",)
+CONSUMING_SERVICES = (
+    "services.tickets.service:TicketsService",
+    "services.sla.service:SlaService",
+)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

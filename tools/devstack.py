@@ -30,7 +30,27 @@ def processes() -> list[Process]:
     relay_metrics = os.environ.get("TICKETS_RELAY_METRICS_PORT", "9102")
     identity_metrics = os.environ.get("IDENTITY_METRICS_PORT", "9103")
     identity_relay_metrics = os.environ.get("IDENTITY_RELAY_METRICS_PORT", "9104")
+    sla_metrics = os.environ.get("SLA_METRICS_PORT", "9105")
+    sla_relay_metrics = os.environ.get("SLA_RELAY_METRICS_PORT", "9106")
     return [
+        Process(
+            "sla",
+            [
+                python,
+                "-m",
+                "pasokh_common.runner",
+                "sla",
+                "services.sla.service:SlaService",
+                "--metrics-port",
+                sla_metrics,
+            ],
+            f"http://127.0.0.1:{sla_metrics}/metrics",
+        ),
+        Process(
+            "sla-relay",
+            [python, "-m", "pasokh_common.eventlog.relay_main", "--service", "sla"],
+            f"http://127.0.0.1:{sla_relay_metrics}/metrics",
+        ),
         Process(
             "identity",
             [
@@ -73,7 +93,7 @@ def processes() -> list[Process]:
 def wait_for_services(
     amqp_uri: str,
     running: list,
-    services: tuple[str, ...] = ("identity", "tickets"),
+    services: tuple[str, ...] = ("identity", "sla", "tickets"),
     timeout: float = 60,
 ) -> None:
     """Seeding and the printed URLs only make sense once the services consume RPC."""
@@ -98,6 +118,7 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("TICKETS_RELAY_METRICS_PORT", "9102")
     env.setdefault("IDENTITY_RELAY_METRICS_PORT", "9104")
+    env.setdefault("SLA_RELAY_METRICS_PORT", "9106")
     running: list[tuple[Process, subprocess.Popen]] = []
     stopping = False
 

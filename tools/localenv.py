@@ -19,7 +19,11 @@ import psycopg
 from psycopg import sql
 
 DATABASE = "pasokh"
-SERVICES = {"tickets": "pasokh_tickets_app", "identity": "pasokh_identity_app"}
+SERVICES = {
+    "tickets": "pasokh_tickets_app",
+    "identity": "pasokh_identity_app",
+    "sla": "pasokh_sla_app",
+}
 # Local secrets live in .run/ (git-ignored), made once per checkout: never in the repo.
 SECRETS = ("IDENTITY_JWT_SECRET", "IDENTITY_CONTACT_SECRET")
 RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
