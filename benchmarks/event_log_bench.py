@@ -391,17 +391,19 @@ class OursNew:
         self.conn = connect(self.url)
 
     def step(self) -> int:
+        # As the peer does: load, decide, then one atomic append statement (its own
+        # transaction on an autocommit connection); optimistic concurrency needs no
+        # transaction around the load.
         ticket_id = str(uuid.uuid4())
-        with self.conn.transaction():
-            history = STORE.load(self.conn, ticket_id)
-            events = decide_open(ticket_id, to_domain(history), self.actor)
-            STORE.append(
-                self.conn,
-                ticket_id,
-                len(history),
-                [to_new_event(e) for e in events],
-                metadata_for(self.actor),
-            )
+        history = STORE.load(self.conn, ticket_id, with_metadata=False)
+        events = decide_open(ticket_id, to_domain(history), self.actor)
+        STORE.append(
+            self.conn,
+            ticket_id,
+            len(history),
+            [to_new_event(e) for e in events],
+            metadata_for(self.actor),
+        )
         return len(events)
 
     def close(self) -> None:
@@ -443,16 +445,15 @@ class OursExisting:
     def step(self) -> int:
         slot = self.streams.next()
         ticket_id = slot[0]
-        with self.conn.transaction():
-            history = STORE.load(self.conn, ticket_id)
-            events = decide_reply(to_domain(history), self.actor)
-            STORE.append(
-                self.conn,
-                ticket_id,
-                len(history),
-                [to_new_event(e) for e in events],
-                metadata_for(self.actor),
-            )
+        history = STORE.load(self.conn, ticket_id, with_metadata=False)
+        events = decide_reply(to_domain(history), self.actor)
+        STORE.append(
+            self.conn,
+            ticket_id,
+            len(history),
+            [to_new_event(e) for e in events],
+            metadata_for(self.actor),
+        )
         self.streams.appended(slot, len(history) + len(events))
         return len(events)
 

@@ -58,18 +58,8 @@ class EventStore:
         events = sql.Identifier(schema, "events").as_string(None)
         results = sql.Identifier(schema, "command_results").as_string(None)
         # Built once: composing SQL per call was a measurable share of an append.
-        self._sql_append_head = (
-            f"INSERT INTO {events} (stream_id, version, event_id, event_type, schema_version,"
-            " data, metadata) SELECT %s, %s, %s, %s, %s, %s, %s"
-            f" WHERE %s = 0 OR EXISTS (SELECT 1 FROM {events}"
-            " WHERE stream_id = %s AND version = %s)"
-            " RETURNING position, xid::text::bigint AS xid, recorded_at"
-        )
-        self._sql_append_next = (
-            f"INSERT INTO {events} (stream_id, version, event_id, event_type, schema_version,"
-            " data, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-            " RETURNING position, xid::text::bigint AS xid, recorded_at"
-        )
+        self._events_table = events
+        self._sql_append: dict[int, str] = {}
         self._sql_load = (
             f"SELECT {_COLUMNS} FROM {events} WHERE stream_id = %s AND version > %s"
             " ORDER BY version"
@@ -93,6 +83,25 @@ class EventStore:
             " VALUES (%s, %s, %s, %s)"
         )
 
+    def _append_sql(self, count: int) -> str:
+        """One statement for the whole append (so it is atomic even in autocommit),
+        guarded so that it inserts nothing unless ``expected_version`` is the head."""
+        if count not in self._sql_append:
+            row = "(%s, %s, %s::uuid, %s, %s, %s::jsonb, %s::jsonb)"
+            events = self._events_table
+            self._sql_append[count] = (
+                f"INSERT INTO {events} (stream_id, version, event_id, event_type,"
+                " schema_version, data, metadata)"
+                " SELECT v.stream_id, v.version, v.event_id, v.event_type, v.schema_version,"
+                " v.data, v.metadata FROM (VALUES " + ", ".join([row] * count) + ")"
+                " AS v(stream_id, version, event_id, event_type, schema_version, data, metadata)"
+                f" WHERE %s = 0 OR EXISTS (SELECT 1 FROM {events}"
+                " WHERE stream_id = %s AND version = %s)"
+                " ORDER BY v.version"
+                " RETURNING version, position, xid::text::bigint AS xid, recorded_at"
+            )
+        return self._sql_append[count]
+
     def append(
         self,
         conn: psycopg.Connection,
@@ -101,59 +110,60 @@ class EventStore:
         events: Sequence[NewEvent],
         metadata: EventMetadata,
     ) -> list[RecordedEvent]:
-        """Append ``events`` after ``expected_version`` inside the caller's transaction.
+        """Append ``events`` after ``expected_version``: inside the caller's transaction
+        (with its read models), or as a transaction of its own on an autocommit
+        connection (one statement).
 
         A stale writer (someone appended since it loaded) collides on the unique
         (stream, version) key; a writer claiming a version the stream never reached
-        inserts nothing because of the guard on the first row. Both are a conflict.
+        inserts nothing because of the guard. Both are a conflict.
         """
         if not events:
             return []
         meta = metadata.as_dict()
         meta_json = Jsonb(meta)
-        recorded: list[RecordedEvent] = []
+        params: list[Any] = []
+        for offset, event in enumerate(events):
+            params += (
+                stream_id,
+                expected_version + offset + 1,
+                event.event_id,
+                event.type,
+                event.schema_version,
+                Jsonb(event.data),
+                meta_json,
+            )
+        params += (expected_version, stream_id, expected_version)
         try:
             with conn.cursor() as cur:
-                for offset, event in enumerate(events):
-                    version = expected_version + offset + 1
-                    values = (
-                        stream_id,
-                        version,
-                        event.event_id,
-                        event.type,
-                        event.schema_version,
-                        Jsonb(event.data),
-                        meta_json,
-                    )
-                    if offset == 0:
-                        cur.execute(
-                            self._sql_append_head,
-                            (*values, expected_version, stream_id, expected_version),
-                        )
-                    else:
-                        cur.execute(self._sql_append_next, values)
-                    row = cur.fetchone()
-                    if row is None:
-                        raise ConcurrencyConflict(stream_id, expected_version)
-                    recorded.append(
-                        RecordedEvent(
-                            position=_field(row, "position", 0),
-                            xid=int(_field(row, "xid", 1)),
-                            stream_id=stream_id,
-                            version=version,
-                            event_id=event.event_id,
-                            type=event.type,
-                            schema_version=event.schema_version,
-                            data=event.data,
-                            metadata=meta,
-                            recorded_at=_field(row, "recorded_at", 2),
-                        )
-                    )
+                cur.execute(self._append_sql(len(events)), params)
+                rows = cur.fetchall()
         except errors.UniqueViolation as exc:
             constraint = exc.diag.constraint_name or ""
             if "event_id" in constraint:
                 raise DuplicateEvent(str(exc)) from exc
             raise ConcurrencyConflict(stream_id, expected_version) from exc
+        if len(rows) != len(events):
+            raise ConcurrencyConflict(stream_id, expected_version)
+        added = {_field(row, "version", 0): row for row in rows}
+        recorded = []
+        for offset, event in enumerate(events):
+            version = expected_version + offset + 1
+            row = added[version]
+            recorded.append(
+                RecordedEvent(
+                    position=_field(row, "position", 1),
+                    xid=int(_field(row, "xid", 2)),
+                    stream_id=stream_id,
+                    version=version,
+                    event_id=event.event_id,
+                    type=event.type,
+                    schema_version=event.schema_version,
+                    data=event.data,
+                    metadata=meta,
+                    recorded_at=_field(row, "recorded_at", 3),
+                )
+            )
         return recorded
 
     def load(

@@ -191,3 +191,19 @@ def test_idempotency_key_returns_first_result(tickets_pool: ConnectionPool):
         STORE.record_result(conn, key, "open_ticket", "t-7", {"id": "t-7"})
     with tickets_pool.connection() as conn:
         assert STORE.find_result(conn, key) == {"id": "t-7"}
+
+
+def test_append_is_one_atomic_statement_even_in_autocommit(tickets_pool: ConnectionPool):
+    """Without a surrounding transaction an append is still all-or-nothing, and its
+    events take positions in version order (rebuilds replay by position)."""
+    events = [NewEvent("TicketOpened", {}), NewEvent("AttachmentAdded", {}), NewEvent("X", {})]
+    with tickets_pool.connection() as conn:  # autocommit
+        recorded = STORE.append(conn, "t-8", 0, events, ACTOR)
+        assert [e.version for e in recorded] == [1, 2, 3]
+        assert [e.position for e in recorded] == sorted(e.position for e in recorded)
+        duplicate_inside = [NewEvent("A", {}), events[1]]  # second one reuses an event id
+        with pytest.raises(DuplicateEvent):
+            STORE.append(conn, "t-8", 3, duplicate_inside, ACTOR)
+        assert len(STORE.load(conn, "t-8")) == 3  # the first of the pair was not kept
+        loaded = STORE.load(conn, "t-8", with_metadata=False)
+        assert loaded[0].metadata == {} and loaded[0].data == {}
