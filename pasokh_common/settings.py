@@ -66,7 +66,10 @@ class ServiceSettings:
         """nameko's config, built from the environment rather than a YAML file."""
         return {
             "AMQP_URI": self.amqp_uri,
-            "max_workers": env_int("NAMEKO_MAX_WORKERS", 10),
+            # Per service first: the gateway holds a worker per HTTP request in flight.
+            "max_workers": env_int(
+                f"{self.service.upper()}_MAX_WORKERS", env_int("NAMEKO_MAX_WORKERS", 10)
+            ),
             "parent_calls_tracked": 10,
             "SERIALIZER": "json",
         }

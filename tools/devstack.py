@@ -30,9 +30,24 @@ def processes() -> list[Process]:
     relay_metrics = os.environ.get("TICKETS_RELAY_METRICS_PORT", "9102")
     identity_metrics = os.environ.get("IDENTITY_METRICS_PORT", "9103")
     identity_relay_metrics = os.environ.get("IDENTITY_RELAY_METRICS_PORT", "9104")
+    gateway_port = os.environ.get("GATEWAY_HTTP_PORT", "8000")
+    gateway_metrics = os.environ.get("GATEWAY_METRICS_PORT", "9109")
     sla_metrics = os.environ.get("SLA_METRICS_PORT", "9105")
     sla_relay_metrics = os.environ.get("SLA_RELAY_METRICS_PORT", "9106")
     return [
+        Process(
+            "gateway",
+            [
+                python,
+                "-m",
+                "pasokh_common.runner",
+                "gateway",
+                "gateway.service:GatewayService",
+                "--metrics-port",
+                gateway_metrics,
+            ],
+            f"http://127.0.0.1:{gateway_port}/api/v1/docs",
+        ),
         Process(
             "sla",
             [
@@ -119,6 +134,7 @@ def main() -> int:
     env.setdefault("TICKETS_RELAY_METRICS_PORT", "9102")
     env.setdefault("IDENTITY_RELAY_METRICS_PORT", "9104")
     env.setdefault("SLA_RELAY_METRICS_PORT", "9106")
+    env.setdefault("GATEWAY_MAX_WORKERS", "100")
     running: list[tuple[Process, subprocess.Popen]] = []
     stopping = False
 
@@ -135,7 +151,8 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "tools.seed_demo"], env=env, check=False)
     print("\nPasokh is running:", flush=True)
     for proc, _ in running:
-        print(f"  {proc.name:<16} metrics {proc.url}", flush=True)
+        kind = "API docs" if proc.name == "gateway" else "metrics"
+        print(f"  {proc.name:<16} {kind} {proc.url}", flush=True)
     print(f"  {'rabbitmq':<16} {os.environ.get('AMQP_URI', '')}".rstrip(), flush=True)
     print("Press Ctrl-C to stop.\n", flush=True)
 

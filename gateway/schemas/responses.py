@@ -1,0 +1,156 @@
+"""The main answer shapes, for the OpenAPI document (the gateway passes the services'
+answers through; these schemas describe them, they do not filter them)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(
+        required=True, metadata={"description": "in the Accept-Language language"}
+    )
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "field name -> messages"},
+    )
+    retry_after_seconds = fields.Integer(metadata={"description": "429 only (also Retry-After)"})
+    existing_ticket = fields.Dict(metadata={"description": "duplicate_ticket (409) only"})
+
+
+class ErrorBody(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class TicketSummary(Schema):
+    ticket_id = fields.UUID()
+    number = fields.String(metadata={"example": "12345678"})
+    customer_id = fields.String()
+    organisation_id = fields.String(allow_none=True)
+    department = fields.String()
+    subject = fields.String()
+    priority = fields.String()
+    status = fields.String(metadata={"description": "unanswered, under_review, answered, closed"})
+    assignee_id = fields.String(allow_none=True)
+    needs_follow_up = fields.Boolean()
+    opened_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    last_customer_message_at = fields.DateTime()
+    last_agent_reply_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    merged_into = fields.UUID(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    message_count = fields.Integer()
+    version = fields.Integer()
+
+
+class TicketWritten(TicketSummary):
+    warnings = fields.List(fields.String(), metadata={"description": "e.g. latin_script_persian"})
+
+
+class Message(Schema):
+    message_id = fields.UUID()
+    kind = fields.String(metadata={"description": "opening, reply, internal_note (staff only)"})
+    author_id = fields.String()
+    author_role = fields.String()
+    body = fields.String()
+    created_at = fields.DateTime()
+    attachments = fields.List(fields.Dict())
+    flags = fields.List(fields.String())
+
+
+class TicketDetail(TicketSummary):
+    number_display = fields.String(metadata={"example": "1234-5678"})
+    messages = fields.List(fields.Nested(Message))
+    flags = fields.List(fields.String())
+
+
+class TicketPage(Schema):
+    items = fields.List(fields.Nested(TicketSummary))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class AuditEntry(Schema):
+    position = fields.Integer()
+    version = fields.Integer()
+    event_id = fields.UUID()
+    type = fields.String()
+    data = fields.Dict()
+    actor_id = fields.String()
+    actor_role = fields.String()
+    correlation_id = fields.String(metadata={"description": "the X-Request-ID of the request"})
+    origin = fields.String()
+    recorded_at = fields.DateTime()
+
+
+class Attachment(Schema):
+    attachment_id = fields.UUID()
+    name = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+
+
+class Uploaded(Schema):
+    attachments = fields.List(fields.Nested(Attachment))
+
+
+class User(Schema):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    kind = fields.String()
+    username = fields.String(allow_none=True)
+    language = fields.String()
+    organisation_id = fields.String(allow_none=True)
+    verified = fields.Boolean()
+    departments = fields.List(fields.String())
+
+
+class Registered(Schema):
+    user = fields.Nested(User)
+    code_sent = fields.Boolean()
+    expires_in_seconds = fields.Integer()
+    resend_after_seconds = fields.Integer()
+
+
+class CodeRequested(Schema):
+    accepted = fields.Boolean()
+    expires_in_seconds = fields.Integer()
+    resend_after_seconds = fields.Integer()
+
+
+class Session(Schema):
+    access_token = fields.String()
+    token_type = fields.String(metadata={"example": "Bearer"})
+    expires_in = fields.Integer()
+    refresh_token = fields.String()
+    refresh_expires_in = fields.Integer()
+    user = fields.Nested(User)
+
+
+class Department(Schema):
+    department_id = fields.String()
+    name = fields.String()
+
+
+class Member(Schema):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    username = fields.String(allow_none=True)
+    assigned_at = fields.DateTime()
+
+
+class Done(Schema):
+    """Answers such as ``{"logged_out": true}``."""
+
+
+class Readiness(Schema):
+    status = fields.String(metadata={"example": "ready"})
+    checks = fields.Dict(keys=fields.String(), values=fields.String())

@@ -1,0 +1,104 @@
+"""Open tickets of one customer in one department whose subject resembles a new one.
+
+The gateway asks this before opening a ticket (the seed asks customers not to open
+several tickets on one matter) and answers 409 with the existing ticket's number.
+It is a read of the read model, never a rule of the domain: a request flag skips it,
+and two openings racing each other may both pass (discouragement, not a constraint).
+
+Similarity is pg_trgm's trigram similarity of ``tickets.subject_key`` (migration
+0004): subjects normalised for Persian (Yeh/Kaf, ZWNJ, digits), lower-cased.
+Trigrams tolerate the small differences of people retyping a subject (a word added or
+dropped, a typo, a different suffix); 0.5 is the default threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pasokh_common  # noqa: F401
+from pasokh_common.db import ConnectionPool
+from pasokh_common.errors import ValidationFailed, bilingual
+from pasokh_common.validation import PersianText, load
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from services.tickets.application import actor_from
+from services.tickets.domain.errors import NotInDepartment, NotPermitted
+from services.tickets.domain.numbers import format_ticket_number
+from services.tickets.membership import narrow_to_membership
+
+DEFAULT_THRESHOLD = 0.5
+
+SIMILAR_OPEN_TICKETS = """
+SELECT ticket_id, number, subject, status, opened_at, score FROM (
+    SELECT ticket_id::text AS ticket_id, number, subject, status, opened_at,
+           similarity(tickets.subject_key(subject), tickets.subject_key(%(subject)s)) AS score
+      FROM tickets.ticket_summary
+     WHERE customer_id = %(customer_id)s
+       AND department = %(department)s
+       AND status <> 'closed'
+       AND merged_into IS NULL
+) AS candidates
+WHERE score >= %(threshold)s
+ORDER BY score DESC, opened_at DESC
+LIMIT %(limit)s
+"""
+
+
+class SimilarOpenTicketsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    department = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    subject = PersianText(required=True, validate=validate.Length(min=1, max=200))
+    customer_id = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100)
+    )
+    threshold = fields.Float(
+        load_default=DEFAULT_THRESHOLD, validate=validate.Range(min=0.1, max=1.0)
+    )
+    limit = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10))
+
+
+def similar_open_tickets(pool: ConnectionPool, actor_data: Any, params: Any) -> dict[str, Any]:
+    """``{"items": [{ticket_id, number, number_display, subject, status, similarity}]}``,
+    most similar first. A customer asks about their own tickets; staff name the
+    customer and must work in the department."""
+    actor = actor_from(actor_data)
+    values = load(SimilarOpenTicketsSchema(), params)
+    with pool.connection() as conn:
+        if actor.is_customer:
+            if values["customer_id"] not in (None, actor.id):
+                raise NotPermitted("a customer asks only about their own tickets")
+            customer_id = actor.id
+        else:
+            customer_id = values["customer_id"]
+            if not customer_id:
+                raise ValidationFailed(
+                    fields={"customer_id": [bilingual("مشتری را مشخص کنید.", "Name the customer.")]}
+                )
+            if not narrow_to_membership(conn, actor).works_in(values["department"]):
+                raise NotInDepartment(values["department"])
+        rows = conn.execute(
+            SIMILAR_OPEN_TICKETS,
+            {
+                "subject": values["subject"],
+                "customer_id": customer_id,
+                "department": values["department"],
+                "threshold": values["threshold"],
+                "limit": values["limit"],
+            },
+        ).fetchall()
+    return {
+        "items": [
+            {
+                "ticket_id": row["ticket_id"],
+                "number": row["number"],
+                "number_display": format_ticket_number(row["number"]),
+                "subject": row["subject"],
+                "status": row["status"],
+                "similarity": round(float(row["score"]), 3),
+            }
+            for row in rows
+        ]
+    }
