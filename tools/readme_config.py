@@ -12,12 +12,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = "| `RELAY_BATCH_SIZE` |"
+DOC_NAMES = {"gateway": "api"}
 METRICS_PORTS = {"SLA": ("9105", "9106"), "NOTIFY": ("9107", "9108"), "GATEWAY": ("9109", None)}
 
 
 def rows_for(service: str) -> list[str]:
     prefix = service.upper() + "_"
-    doc = (ROOT / "docs" / f"{service}.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / f"{DOC_NAMES.get(service, service)}.md").read_text(encoding="utf-8")
     rows = []
     for line in doc.splitlines():
         if not line.startswith("| `"):
