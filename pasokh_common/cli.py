@@ -15,11 +15,17 @@ from pasokh_common.settings import ServiceSettings
 
 SERVICES_ROOT = Path(__file__).resolve().parent.parent / "services"
 # service -> Postgres schema it owns; a service appears here once it has migrations.
-MIGRATED_SERVICES = {"identity": "identity", "sla": "sla", "tickets": "tickets"}
+MIGRATED_SERVICES = {
+    "identity": "identity",
+    "notify": "notify",
+    "sla": "sla",
+    "tickets": "tickets",
+}
 # Services with event consumers: their queues are declared before any service starts.
 CONSUMING_SERVICES = (
     "services.tickets.service:TicketsService",
     "services.sla.service:SlaService",
+    "services.notify.service:NotifyService",
 )
 
 

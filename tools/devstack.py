@@ -32,6 +32,8 @@ def processes() -> list[Process]:
     identity_relay_metrics = os.environ.get("IDENTITY_RELAY_METRICS_PORT", "9104")
     gateway_port = os.environ.get("GATEWAY_HTTP_PORT", "8000")
     gateway_metrics = os.environ.get("GATEWAY_METRICS_PORT", "9109")
+    notify_metrics = os.environ.get("NOTIFY_METRICS_PORT", "9107")
+    notify_relay_metrics = os.environ.get("NOTIFY_RELAY_METRICS_PORT", "9108")
     sla_metrics = os.environ.get("SLA_METRICS_PORT", "9105")
     sla_relay_metrics = os.environ.get("SLA_RELAY_METRICS_PORT", "9106")
     return [
@@ -47,6 +49,24 @@ def processes() -> list[Process]:
                 gateway_metrics,
             ],
             f"http://127.0.0.1:{gateway_port}/api/v1/docs",
+        ),
+        Process(
+            "notify",
+            [
+                python,
+                "-m",
+                "pasokh_common.runner",
+                "notify",
+                "services.notify.service:NotifyService",
+                "--metrics-port",
+                notify_metrics,
+            ],
+            f"http://127.0.0.1:{notify_metrics}/metrics",
+        ),
+        Process(
+            "notify-relay",
+            [python, "-m", "pasokh_common.eventlog.relay_main", "--service", "notify"],
+            f"http://127.0.0.1:{notify_relay_metrics}/metrics",
         ),
         Process(
             "sla",
@@ -108,7 +128,7 @@ def processes() -> list[Process]:
 def wait_for_services(
     amqp_uri: str,
     running: list,
-    services: tuple[str, ...] = ("identity", "sla", "tickets"),
+    services: tuple[str, ...] = ("identity", "notify", "sla", "tickets"),
     timeout: float = 60,
 ) -> None:
     """Seeding and the printed URLs only make sense once the services consume RPC."""
@@ -135,6 +155,7 @@ def main() -> int:
     env.setdefault("IDENTITY_RELAY_METRICS_PORT", "9104")
     env.setdefault("SLA_RELAY_METRICS_PORT", "9106")
     env.setdefault("GATEWAY_MAX_WORKERS", "100")
+    env.setdefault("NOTIFY_RELAY_METRICS_PORT", "9108")
     running: list[tuple[Process, subprocess.Popen]] = []
     stopping = False
 

@@ -1,0 +1,1 @@
+"""The notify service: SMS that reaches people exactly once (docs/notify.md)."""

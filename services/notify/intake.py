@@ -1,0 +1,141 @@
+"""Events in, messages queued: what each consumed event does, inside the consumer's
+transaction (the one that also records the event as processed).
+
+Queuing is all a handler does: an INSERT keyed by the idempotency key, so the handler
+is fast (a backlog of events drains in seconds), never talks to a provider or to
+identity, and a redelivered event (even under another consumer name) finds the row
+and adds nothing. The dispatcher sends what is queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pasokh_common  # noqa: F401
+from pasokh_common.consumer import DeliveredEvent
+
+import psycopg
+
+from services.notify import repository as repo
+from services.notify import schemas
+from services.notify.context import Dependencies
+from services.notify.domain.errors import TicketNotKnownYet
+from services.notify.domain.idempotency import message_id_for
+from services.notify.domain.planning import (
+    MessagePlan,
+    TicketInfo,
+    plan_closed,
+    plan_reply,
+    plan_sla,
+    plan_ticket_opened,
+)
+from services.notify.domain.quiet_hours import allowed_at
+from services.notify.supervisors import record_assignment, record_removal
+
+log = logging.getLogger(__name__)
+SLA_TEMPLATES = {"SlaWarning": "sla_warning", "SlaBreached": "sla_breached"}
+
+
+class Intake:
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+
+    def enqueue(
+        self, tx: psycopg.Connection, event: DeliveredEvent, plans: Sequence[MessagePlan]
+    ) -> int:
+        """Queue each plan once; returns how many were new."""
+        now = self.deps.clock()
+        config = self.deps.config
+        due = allowed_at(now, config.quiet_hours, urgent=False)
+        added = 0
+        for plan in plans:
+            added += repo.insert_message(
+                tx,
+                {
+                    "message_id": message_id_for(plan.key),
+                    "idempotency_key": plan.key,
+                    "template": plan.template,
+                    "language": None,
+                    "urgent": False,
+                    "user_id": plan.user_id,
+                    "ticket_id": plan.ticket_id,
+                    "cause_event_id": event.event_id,
+                    "correlation_id": event.headers.get("pasokh_correlation_id"),
+                    "params": dict(plan.params),
+                    "recipient": None,
+                    "provider": None,
+                    "state": "queued",
+                    "attempts": 0,
+                    "next_attempt_at": due,
+                    "lease_until": None,
+                    "expires_at": now + timedelta(seconds=config.message_ttl_seconds),
+                    "created_at": now,
+                },
+            )
+        return added
+
+    def _ticket(self, tx: psycopg.Connection, ticket_id: str) -> TicketInfo:
+        ticket = repo.find_ticket(tx, ticket_id)
+        if ticket is None:
+            raise TicketNotKnownYet(f"no TicketOpened yet for {ticket_id}")
+        return ticket
+
+    # -- tickets ---------------------------------------------------------------------
+
+    def ticket_opened(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        data = schemas.load_event(schemas.TicketOpenedSchema(), event.data)
+        ticket = TicketInfo(
+            data["ticket_id"], data["number"], data["customer_id"], data["department"]
+        )
+        repo.record_ticket(tx, ticket, data["opened_at"])
+        self.enqueue(tx, event, plan_ticket_opened(event.event_id, ticket))
+
+    def reply_posted(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        data = schemas.load_event(schemas.ReplyPostedSchema(), event.data)
+        plans = []
+        if data["author_role"] != "customer":
+            ticket = self._ticket(tx, data["ticket_id"])
+            plans = plan_reply(event.event_id, data["author_role"], ticket)
+        self.enqueue(tx, event, plans)
+
+    def ticket_closed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        data = schemas.load_event(schemas.TicketClosedSchema(), event.data)
+        ticket = self._ticket(tx, data["ticket_id"])
+        self.enqueue(tx, event, plan_closed(event.event_id, ticket))
+
+    # -- sla -------------------------------------------------------------------------
+
+    def sla_event(self, tx: psycopg.Connection, event: DeliveredEvent, event_type: str) -> None:
+        data = schemas.load_event(schemas.SlaEventSchema(), event.data)
+        ticket = repo.find_ticket(tx, data["ticket_id"])
+        number = data["number"] or (ticket.number if ticket else None)
+        department = data["department"] or (ticket.department if ticket else None)
+        if not number or not department:
+            raise TicketNotKnownYet(f"ticket {data['ticket_id']} is not known yet")
+        supervisors = self.deps.supervisors.supervisors(tx, department)
+        if not supervisors:
+            log.warning(
+                "no supervisor to tell",
+                extra={"department": department, "event_id": event.event_id},
+            )
+        plans = plan_sla(
+            event.event_id,
+            SLA_TEMPLATES[event_type],
+            data["ticket_id"],
+            number,
+            department,
+            data["target"],
+            data["deadline"],
+            supervisors,
+        )
+        self.enqueue(tx, event, plans)
+
+    # -- identity --------------------------------------------------------------------
+
+    def member_assigned(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        record_assignment(tx, schemas.load_event(schemas.MembershipAssignedSchema(), event.data))
+
+    def member_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        record_removal(tx, schemas.load_event(schemas.MembershipRemovedSchema(), event.data))

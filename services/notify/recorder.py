@@ -1,0 +1,42 @@
+"""Appends SmsSent / SmsFailed to ``notify.events`` in the caller's transaction.
+
+The same transaction changes the message's state, so the event exists exactly when
+the state does; the shared relay (``relay_main --service notify``) publishes it to
+``notify.events``. One stream per message (``sms-<id>``): version 1 is SmsSent or
+SmsFailed; an SmsFailed after SmsSent (an "undelivered" report) is version 2.
+"""
+
+from __future__ import annotations
+
+import pasokh_common  # noqa: F401
+from pasokh_common.eventlog import EventMetadata, EventStore, NewEvent
+
+import psycopg
+from psycopg import sql
+
+from services.notify.domain.events import SmsFailed, SmsSent, message_stream
+
+STORE = EventStore("notify")
+
+
+def _head_version(conn: psycopg.Connection, stream_id: str) -> int:
+    row = conn.execute(
+        sql.SQL("SELECT coalesce(max(version), 0) AS head FROM {} WHERE stream_id = %s").format(
+            sql.Identifier("notify", "events")
+        ),
+        (stream_id,),
+    ).fetchone()
+    return int(row["head"])
+
+
+def metadata_for(correlation_id: str | None, cause_event_id: str | None) -> EventMetadata:
+    kwargs = {"actor_id": "notify", "actor_role": "system", "origin": "notify"}
+    if correlation_id:
+        kwargs["correlation_id"] = correlation_id
+    return EventMetadata(causation_id=cause_event_id, **kwargs)
+
+
+def record(conn: psycopg.Connection, event: SmsSent | SmsFailed, metadata: EventMetadata) -> None:
+    stream = message_stream(event.message_id)
+    new = NewEvent(type=event.TYPE, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
+    STORE.append(conn, stream, _head_version(conn, stream), [new], metadata)

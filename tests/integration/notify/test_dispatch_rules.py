@@ -1,0 +1,280 @@
+"""The dispatcher's time rules on real PostgreSQL with a movable clock: quiet hours, the
+rate limit, expiry, crashed senders, identity outages. The provider is the real
+Kavenegar (or generic) client against its local server; identity's ``get_contact`` is
+replaced by a directory of numbers (the boundary, as identity's tests replace notify).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+from pasokh_common.consumer import DeliveredEvent
+
+import pytest
+
+from services.notify import repository as repo
+from services.notify.codes import CodeSender
+from services.notify.config import HttpSettings, KavenegarSettings, NotifyConfig
+from services.notify.contacts import Contact, ContactMissing, ContactUnavailable
+from services.notify.context import Dependencies
+from services.notify.dispatcher import Dispatcher
+from services.notify.domain.idempotency import message_id_for
+from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.rate_limit import RateLimit
+from services.notify.intake import Intake
+from services.notify.providers.generic import HttpTemplateProvider
+from services.notify.providers.kavenegar import KavenegarProvider
+from tests.integration.notify.conftest import new_phone, ticket_opened
+from tests.support.sms_providers import FakeGenericGateway, FakeKavenegar
+
+pytestmark = pytest.mark.integration
+
+# 23:00 in Tehran (UTC+03:30).
+NIGHT = datetime(2026, 3, 10, 19, 30, tzinfo=UTC)
+MORNING = datetime(2026, 3, 11, 4, 0, tzinfo=UTC)  # 07:30 in Tehran
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Directory:
+    """Numbers by user id, or identity being down."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, Contact] = {}
+        self.down = False
+
+    def add(self, language: str = "fa") -> tuple[str, str]:
+        user_id, phone = str(uuid.uuid4()), new_phone()
+        self.people[user_id] = Contact(phone, language)
+        return user_id, phone
+
+    def get(self, user_id: str) -> Contact:
+        if self.down:
+            raise ContactUnavailable("identity down")
+        if user_id not in self.people:
+            raise ContactMissing("user_not_found")
+        return self.people[user_id]
+
+
+@pytest.fixture
+def kavenegar():
+    server = FakeKavenegar()
+    url = server.start()
+    yield server, url
+    server.stop()
+
+
+@pytest.fixture
+def world(notify_pool, kavenegar):
+    server, url = kavenegar
+    config = NotifyConfig(
+        provider="kavenegar",
+        provider_timeout=1.0,
+        lease_seconds=4.0,
+        kavenegar=KavenegarSettings(api_key=server.api_key, base_url=url),
+        rate_limit=RateLimit(0, 0),
+    )
+    directory = Directory()
+    deps = Dependencies(
+        pool=notify_pool,
+        config=config,
+        provider=KavenegarProvider(config.kavenegar, config.provider_timeout),
+        contacts=directory,
+        clock=Clock(NIGHT),
+        sleep=lambda seconds: None,
+    )
+    return deps, server, directory
+
+
+def configured(deps: Dependencies, **changes) -> Dependencies:
+    return replace(deps, config=replace(deps.config, **changes))
+
+
+def open_ticket(deps: Dependencies, customer: str) -> dict:
+    ticket = ticket_opened(customer)
+    event = DeliveredEvent(
+        str(uuid.uuid4()), "TicketOpened", ticket, MappingProxyType({}), 1, False
+    )
+    with deps.pool.transaction() as tx:
+        Intake(deps).ticket_opened(tx, event)
+    return ticket
+
+
+def state(deps: Dependencies, ticket: dict) -> dict:
+    with deps.pool.connection() as conn:
+        [row] = repo.messages_for_ticket(conn, ticket["ticket_id"], 10)
+    return row
+
+
+def test_quiet_hours_hold_ticket_messages_until_morning_but_never_codes(world):
+    deps, server, directory = world
+    deps = configured(deps, quiet_hours=QuietHours.parse("22:00-07:30"))
+    customer, phone = directory.add()
+    ticket = open_ticket(deps, customer)
+    assert Dispatcher(deps).tick() is None
+    row = state(deps, ticket)
+    assert (row["state"], row["next_attempt_at"]) == ("queued", MORNING)
+
+    code_phone = new_phone()
+    CodeSender(deps).send(
+        {"user_id": "u", "phone": code_phone, "code": "1357", "purpose": "verify_phone"},
+        "identity.register.1",
+    )
+    assert [m.text for m in server.messages_to(code_phone)] == [
+        "کد تأیید پاسخ: 1357\nاین کد را به هیچ‌کس ندهید."
+    ]
+    assert server.messages_to(phone) == []
+
+    deps.clock.now = MORNING
+    Dispatcher(deps).tick()
+    assert state(deps, ticket)["state"] == "sent" and len(server.messages_to(phone)) == 1
+
+
+def test_the_rate_limit_spreads_a_burst(world):
+    deps, server, directory = world
+    deps = configured(deps, rate_limit=RateLimit(2, 2))
+    customer, phone = directory.add()
+    for _ in range(5):
+        open_ticket(deps, customer)
+    dispatcher = Dispatcher(deps)
+    dispatcher.tick()
+    assert len(server.messages_to(phone)) == 2
+    assert dispatcher.tick() == pytest.approx(0.5)  # nothing until the next token
+    assert len(server.messages_to(phone)) == 2
+    deps.clock.advance(1)
+    dispatcher.tick()
+    assert len(server.messages_to(phone)) == 4
+    deps.clock.advance(0.5)
+    dispatcher.tick()
+    assert len(server.messages_to(phone)) == 5
+
+
+def test_a_message_too_old_to_matter_expires_unsent(world):
+    deps, server, directory = world
+    deps = configured(deps, message_ttl_seconds=60)
+    customer, phone = directory.add()
+    ticket = open_ticket(deps, customer)
+    deps.clock.advance(61)
+    Dispatcher(deps).tick()
+    row = state(deps, ticket)
+    assert (row["state"], row["failure_reason"]) == ("failed", "expired")
+    assert server.messages_to(phone) == []
+
+
+def test_a_code_whose_rpc_died_mid_call_is_failed_and_never_sent_later(world):
+    deps, server, _ = world
+    phone, now = new_phone(), deps.clock()
+    key = "code:identity.register.dead:u-1:verify_phone"
+    with deps.pool.transaction() as tx:
+        repo.insert_message(
+            tx,
+            {
+                "message_id": message_id_for(key),
+                "idempotency_key": key,
+                "template": "verification_code",
+                "language": "fa",
+                "urgent": True,
+                "user_id": "u-1",
+                "ticket_id": None,
+                "cause_event_id": None,
+                "correlation_id": None,
+                "params": {},
+                "recipient": phone,
+                "provider": "kavenegar",
+                "state": "sending",
+                "attempts": 1,
+                "next_attempt_at": now,
+                "lease_until": now - timedelta(seconds=1),
+                "expires_at": now,
+                "created_at": now - timedelta(seconds=10),
+            },
+        )
+    Dispatcher(deps).tick()
+    with deps.pool.connection() as conn:
+        [row] = repo.messages_for_user(conn, "u-1", 10)
+    assert (row["state"], row["failure_reason"]) == ("failed", "interrupted")
+    assert server.messages_to(phone) == []
+
+
+def test_identity_down_keeps_messages_waiting_and_unknown_people_fail(world):
+    deps, server, directory = world
+    customer, phone = directory.add()
+    ticket = open_ticket(deps, customer)
+    nobody = open_ticket(deps, "no-such-user")
+    directory.down = True
+    Dispatcher(deps).tick()
+    row = state(deps, ticket)
+    assert (row["state"], row["attempts"]) == ("queued", 0)
+    with deps.pool.connection() as conn:
+        [waiting] = conn.execute(
+            "SELECT last_error FROM notify.messages WHERE ticket_id = %s", (ticket["ticket_id"],)
+        ).fetchall()
+    assert "identity unavailable" in waiting["last_error"]
+    directory.down = False
+    deps.clock.advance(5)
+    Dispatcher(deps).tick()
+    assert state(deps, ticket)["state"] == "sent" and len(server.messages_to(phone)) == 1
+    failed = state(deps, nobody)
+    assert (failed["state"], failed["failure_reason"]) == ("failed", "no_contact")
+
+
+@pytest.mark.parametrize("dedupes", [False, True])
+def test_after_a_crash_a_provider_that_cannot_look_up_resends_only_if_it_dedupes(
+    notify_pool, dedupes
+):
+    gateway = FakeGenericGateway(dedupes=dedupes)
+    url = gateway.start()
+    try:
+        settings = HttpSettings(
+            url=url + "/send",
+            body="to={to}&text={text}&id={client_id}",
+            authorization="Bearer gateway-token",
+            dedupes=dedupes,
+        )
+        config = NotifyConfig(
+            provider="http",
+            http=settings,
+            provider_timeout=1.0,
+            lease_seconds=4.0,
+            rate_limit=RateLimit(0, 0),
+        )
+        directory = Directory()
+        deps = Dependencies(
+            notify_pool, config, HttpTemplateProvider(settings, 1.0), directory, clock=Clock(NIGHT)
+        )
+        customer, phone = directory.add()
+        ticket = open_ticket(deps, customer)
+        release = gateway.hold(phone)
+        with deps.pool.transaction() as tx:  # what a sender does before its call ...
+            [claimed] = repo.claim_due(tx, NIGHT, 1, "http", NIGHT + timedelta(seconds=4))
+        dispatcher = Dispatcher(deps)
+        [prepared] = [dispatcher.sender.prepare(claimed, {("ticket_opened", "fa"): "{number}"})]
+        with deps.pool.transaction() as tx:
+            repo.fix_text(tx, prepared.row)
+        deps.provider.send(prepared.outgoing)  # ... then it dies before recording this
+        release.set()
+        deps.clock.advance(5)  # its lease runs out
+        dispatcher.tick()  # the sweep marks it uncertain
+        dispatcher.tick()
+        row = state(deps, ticket)
+        if dedupes:
+            assert row["state"] == "sent"
+            assert gateway.send_requests_to(phone) == 2
+        else:
+            assert (row["state"], row["failure_reason"]) == ("failed", "outcome_unknown")
+            assert gateway.send_requests_to(phone) == 1
+        assert len(gateway.messages_to(phone)) == 1
+    finally:
+        gateway.stop()
