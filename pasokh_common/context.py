@@ -1,7 +1,9 @@
 """Where a call came from, recorded in the metadata of every event it causes.
 
-The gateway sends the request id as nameko context data ``correlation_id``; nameko's
-``call_id_stack`` names the calling RPC, which becomes the causation id. One
+The gateway sends the request id as nameko context data ``correlation_id``; the call id
+of the calling worker (nameko's ``immediate_parent_call_id``) becomes the causation id.
+(``ContextDataProvider("call_id_stack")`` cannot give it: nameko removes that key from
+the worker's context data.) One
 dependency provider builds it for every service, so the audit trail reads the same
 whichever service wrote the event.
 """
@@ -43,7 +45,7 @@ class CallContextProvider(DependencyProvider):
         context = CallContext(origin=self.origin)
         if data.get("correlation_id"):
             context.correlation_id = str(data["correlation_id"])
-        stack = data.get("call_id_stack") or []
-        if stack:
-            context.causation_id = str(stack[-1])
+        parent = worker_ctx.immediate_parent_call_id
+        if parent:
+            context.causation_id = str(parent)
         return context

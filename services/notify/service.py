@@ -14,9 +14,11 @@ from typing import Any
 
 import pasokh_common  # noqa: F401
 from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
+from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc_metrics import EntrypointMetrics
 from pasokh_common.settings import env_float
 
 import psycopg
@@ -72,24 +74,14 @@ class Runtime(DependencyProvider):
         return self
 
 
-class CallerId(DependencyProvider):
-    """The call id of whoever called this RPC (identity's worker), or None.
-
-    Stable across redeliveries of one request, so it keys the code's idempotency.
-    (nameko's ``ContextDataProvider("call_id_stack")`` cannot give it: the worker
-    context removes ``call_id_stack`` from its data when it is built.)"""
-
-    def get_dependency(self, worker_ctx) -> str | None:
-        return worker_ctx.immediate_parent_call_id
-
-
 class NotifyService:
     name = "notify"
 
     db = Database()
     runtime = Runtime()
     identity = RpcProxy("identity", expiration=IDENTITY_TIMEOUT)
-    caller_id = CallerId()
+    context = CallContextProvider()
+    metrics = EntrypointMetrics()
 
     @property
     def _deps(self) -> Dependencies:
@@ -122,7 +114,7 @@ class NotifyService:
             "purpose": purpose,
             "language": language,
         }
-        return CodeSender(self._deps).send(payload, self.caller_id)
+        return CodeSender(self._deps).send(payload, self.context.causation_id)
 
     # -- queries and administration ----------------------------------------------------
 

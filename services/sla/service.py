@@ -22,6 +22,7 @@ from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc_metrics import EntrypointMetrics
 
 import psycopg
 from nameko.extensions import DependencyProvider
@@ -74,6 +75,7 @@ class SlaService:
     db = Database()
     runtime = Runtime()
     context = CallContextProvider()
+    metrics = EntrypointMetrics()
 
     @property
     def _app(self) -> SlaApplication:

@@ -162,6 +162,7 @@ class TicketQueries:
                 "actor_id": e.metadata.get("actor_id"),
                 "actor_role": e.metadata.get("actor_role"),
                 "correlation_id": e.metadata.get("correlation_id"),
+                "causation_id": e.metadata.get("causation_id"),
                 "origin": e.metadata.get("origin"),
                 "recorded_at": e.recorded_at.isoformat(),
             }

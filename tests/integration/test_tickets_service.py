@@ -108,3 +108,15 @@ def test_request_id_sent_as_context_data_is_the_events_correlation_id(running_ti
         trail = cluster.tickets.history(AGENT, ticket["ticket_id"])
     assert trail[0]["correlation_id"] == "req-42"
     assert trail[0]["actor_id"] == CUSTOMER["id"] and trail[0]["origin"] == "rpc"
+
+
+def test_a_call_from_another_service_is_the_events_causation(running_tickets):
+    """A service calling tickets over RPC is recorded as the cause of the events."""
+    config = {"AMQP_URI": running_tickets["amqp_uri"]}
+    with ClusterRpcProxy(config, timeout=30) as cluster:
+        ticket = cluster.tickets.open_ticket(
+            CUSTOMER, {"department": "technical", "subject": "علت", "body": "سلام"}
+        )
+        trail = cluster.tickets.history(AGENT, ticket["ticket_id"])
+    # The caller here is a standalone proxy; its call id is the tickets worker's parent.
+    assert trail[0]["causation_id"].startswith("standalone_rpc_proxy")
