@@ -25,7 +25,14 @@ OPERATIONS_DOC = REPO_ROOT / "docs" / "operations.md"
 CODE_ROOTS = ("pasokh_common", "services", "gateway")
 # Labels every scraped series carries (prometheus.yml's targets, the PodMonitor).
 TARGET_LABELS = {"job", "app", "instance"}
-METRIC_CLASSES = {"Counter", "Gauge", "Histogram", "Summary"}
+METRIC_CLASSES = {
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "Summary",
+    "GaugeMetricFamily",
+    "CounterMetricFamily",
+}
 SEVERITIES = {"critical", "warning", "info"}
 
 
@@ -195,10 +202,10 @@ def served_metrics() -> dict[str, dict]:
                     continue
                 labels_node = node.args[2] if len(node.args) > 2 else None
                 for keyword in node.keywords:
-                    if keyword.arg == "labelnames":
+                    if keyword.arg in ("labelnames", "labels"):
                         labels_node = keyword.value
                 found[first.value] = {
-                    "type": kind.lower(),
+                    "type": kind.lower().replace("metricfamily", ""),
                     "labels": _literal_labels(labels_node, assignments),
                 }
     return found
