@@ -16,7 +16,6 @@ import pytest
 from tests.support import infra
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TICKETS_MIGRATIONS = REPO_ROOT / "services" / "tickets" / "migrations"
 
 
 @pytest.fixture(scope="session")
@@ -60,26 +59,17 @@ def amqp_uri(backends: infra.Backends, run_id: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def tickets_template(pg_admin_url: str, run_id: str, app_role: str) -> Iterator[str]:
     """A database with the tickets migrations applied, cloned for each test."""
-    name = f"{run_id}_tickets_tpl"
-    infra.create_database(pg_admin_url, name)
-    migrations.apply(
-        infra.with_database(pg_admin_url, name), "tickets", TICKETS_MIGRATIONS, app_role
-    )
-    yield name
-    infra.drop_database(pg_admin_url, name)
+    with infra.migrated_template(
+        pg_admin_url, f"{run_id}_tickets_tpl", "tickets", app_role
+    ) as name:
+        yield name
 
 
 @pytest.fixture
 def tickets_db(pg_admin_url: str, tickets_template: str, app_role: str) -> Iterator[dict]:
     """A fresh tickets database: ``url`` connects as the app role, ``admin_url`` as owner."""
-    name = f"{tickets_template[:-4]}_{uuid.uuid4().hex[:8]}"
-    infra.create_database(pg_admin_url, name, template=tickets_template)
-    yield {
-        "name": name,
-        "url": infra.with_database(pg_admin_url, name, user=app_role),
-        "admin_url": infra.with_database(pg_admin_url, name),
-    }
-    infra.drop_database(pg_admin_url, name)
+    with infra.fresh_database(pg_admin_url, tickets_template, app_role) as db:
+        yield db
 
 
 @pytest.fixture

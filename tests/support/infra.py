@@ -17,7 +17,11 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pasokh_common  # noqa: F401
 
@@ -152,3 +156,45 @@ def delete_vhost(amqp_uri: str, vhost: str) -> None:
     except (urllib.error.URLError, OSError):
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             _rabbitmqctl("delete_vhost", vhost)
+
+
+# -- per-service databases -------------------------------------------------------------
+
+SERVICES_ROOT = Path(__file__).resolve().parents[2] / "services"
+
+
+@contextmanager
+def migrated_template(admin_url: str, name: str, service: str, app_role: str) -> Iterator[str]:
+    """A database with ``service``'s migrations applied, to clone per test (cloning a
+    template is much faster than migrating again)."""
+    from pasokh_common import migrations
+
+    create_database(admin_url, name)
+    try:
+        migrations.apply(
+            with_database(admin_url, name),
+            service,
+            SERVICES_ROOT / service / "migrations",
+            app_role,
+        )
+        yield name
+    finally:
+        drop_database(admin_url, name)
+
+
+@contextmanager
+def fresh_database(
+    admin_url: str, template: str, app_role: str, url_suffix: str = ""
+) -> Iterator[dict]:
+    """A clone of ``template``: ``url`` connects as the app role, ``admin_url`` as the
+    owner; dropped afterwards."""
+    name = f"{template.removesuffix('_tpl')}_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name, template=template)
+    try:
+        yield {
+            "name": name,
+            "url": with_database(admin_url, name, user=app_role) + url_suffix,
+            "admin_url": with_database(admin_url, name),
+        }
+    finally:
+        drop_database(admin_url, name)

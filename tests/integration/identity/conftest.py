@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import secrets
 import socket
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pasokh_common  # noqa: F401  (before psycopg)
-from pasokh_common import migrations
 from pasokh_common.db import ConnectionPool
 
 import psycopg
@@ -43,27 +40,13 @@ FAST_ARGON2 = {
 @pytest.fixture(scope="session")
 def identity_template(pg_admin_url: str, run_id: str, app_role: str) -> Iterator[str]:
     """A database with the identity migrations applied, cloned for each test."""
-    name = f"{run_id}_identity_tpl"
-    infra.create_database(pg_admin_url, name)
-    migrations.apply(
-        infra.with_database(pg_admin_url, name), "identity", IDENTITY_MIGRATIONS, app_role
-    )
-    yield name
-    infra.drop_database(pg_admin_url, name)
+    with infra.migrated_template(
+        pg_admin_url, f"{run_id}_identity_tpl", "identity", app_role
+    ) as name:
+        yield name
 
 
-@contextmanager
-def fresh_identity_db(pg_admin_url: str, template: str, app_role: str) -> Iterator[dict]:
-    name = f"{template[:-4]}_{uuid.uuid4().hex[:8]}"
-    infra.create_database(pg_admin_url, name, template=template)
-    try:
-        yield {
-            "name": name,
-            "url": infra.with_database(pg_admin_url, name, user=app_role),
-            "admin_url": infra.with_database(pg_admin_url, name),
-        }
-    finally:
-        infra.drop_database(pg_admin_url, name)
+fresh_identity_db = infra.fresh_database
 
 
 @pytest.fixture

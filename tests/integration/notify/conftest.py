@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pasokh_common  # noqa: F401  (before psycopg)
-from pasokh_common import migrations
 from pasokh_common.db import ConnectionPool
 
 import psycopg
@@ -81,40 +80,24 @@ def new_phone() -> str:
 
 @pytest.fixture(scope="session")
 def notify_template(pg_admin_url: str, run_id: str, app_role: str) -> Iterator[str]:
-    name = f"{run_id}_notify_tpl"
-    infra.create_database(pg_admin_url, name)
-    migrations.apply(infra.with_database(pg_admin_url, name), "notify", NOTIFY_MIGRATIONS, app_role)
-    yield name
-    infra.drop_database(pg_admin_url, name)
+    with infra.migrated_template(pg_admin_url, f"{run_id}_notify_tpl", "notify", app_role) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
 def notify_identity_template(pg_admin_url: str, run_id: str, app_role: str) -> Iterator[str]:
-    name = f"{run_id}_nid_tpl"
-    infra.create_database(pg_admin_url, name)
-    migrations.apply(
-        infra.with_database(pg_admin_url, name), "identity", IDENTITY_MIGRATIONS, app_role
-    )
-    yield name
-    infra.drop_database(pg_admin_url, name)
+    with infra.migrated_template(pg_admin_url, f"{run_id}_nid_tpl", "identity", app_role) as name:
+        yield name
 
 
-@contextmanager
-def fresh_db(pg_admin_url: str, template: str, app_role: str) -> Iterator[dict]:
-    name = f"{template[:-4]}_{uuid.uuid4().hex[:8]}"
-    infra.create_database(pg_admin_url, name, template=template)
-    # PostgreSQL notices a SIGKILLed client within a second, releasing its locks.
-    options = urllib.parse.urlencode(
-        {"options": "-c client_connection_check_interval=500"}, quote_via=urllib.parse.quote
-    )
-    try:
-        yield {
-            "name": name,
-            "url": infra.with_database(pg_admin_url, name, user=app_role) + "?" + options,
-            "admin_url": infra.with_database(pg_admin_url, name),
-        }
-    finally:
-        infra.drop_database(pg_admin_url, name)
+# PostgreSQL notices a SIGKILLed client within a second, releasing its locks.
+_CHECK_DEAD_CLIENTS = "?" + urllib.parse.urlencode(
+    {"options": "-c client_connection_check_interval=500"}, quote_via=urllib.parse.quote
+)
+
+
+def fresh_db(pg_admin_url: str, template: str, app_role: str):
+    return infra.fresh_database(pg_admin_url, template, app_role, _CHECK_DEAD_CLIENTS)
 
 
 @pytest.fixture

@@ -5,14 +5,11 @@ processes (plus the sla relay) for the module that needs them."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pasokh_common  # noqa: F401  (before psycopg)
-from pasokh_common import migrations
 from pasokh_common.db import ConnectionPool
 
 import psycopg
@@ -31,25 +28,11 @@ SLA_MIGRATIONS = REPO_ROOT / "services" / "sla" / "migrations"
 
 @pytest.fixture(scope="session")
 def sla_template(pg_admin_url: str, run_id: str, app_role: str) -> Iterator[str]:
-    name = f"{run_id}_sla_tpl"
-    infra.create_database(pg_admin_url, name)
-    migrations.apply(infra.with_database(pg_admin_url, name), "sla", SLA_MIGRATIONS, app_role)
-    yield name
-    infra.drop_database(pg_admin_url, name)
+    with infra.migrated_template(pg_admin_url, f"{run_id}_sla_tpl", "sla", app_role) as name:
+        yield name
 
 
-@contextmanager
-def fresh_sla_db(pg_admin_url: str, template: str, app_role: str) -> Iterator[dict]:
-    name = f"{template[:-4]}_{uuid.uuid4().hex[:8]}"
-    infra.create_database(pg_admin_url, name, template=template)
-    try:
-        yield {
-            "name": name,
-            "url": infra.with_database(pg_admin_url, name, user=app_role),
-            "admin_url": infra.with_database(pg_admin_url, name),
-        }
-    finally:
-        infra.drop_database(pg_admin_url, name)
+fresh_sla_db = infra.fresh_database
 
 
 @pytest.fixture
