@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pasokh_common  # noqa: F401
 from pasokh_common.consumer import DeliveredEvent
@@ -26,6 +26,7 @@ from services.notify.domain.idempotency import message_id_for
 from services.notify.domain.planning import (
     MessagePlan,
     TicketInfo,
+    notify_time,
     plan_closed,
     plan_reply,
     plan_sla,
@@ -43,12 +44,22 @@ class Intake:
         self.deps = deps
 
     def enqueue(
-        self, tx: psycopg.Connection, event: DeliveredEvent, plans: Sequence[MessagePlan]
+        self,
+        tx: psycopg.Connection,
+        event: DeliveredEvent,
+        plans: Sequence[MessagePlan],
+        not_before: datetime | None = None,
     ) -> int:
-        """Queue each plan once; returns how many were new."""
+        """Queue each plan once; returns how many were new.
+
+        ``not_before`` holds the messages until then (an escalation's ``notify_at``);
+        quiet hours still apply from that instant, and the time to live counts from
+        it too, so an escalation held over a long holiday does not expire unsent.
+        """
         now = self.deps.clock()
         config = self.deps.config
-        due = allowed_at(now, config.quiet_hours, urgent=False)
+        start = max(now, not_before) if not_before is not None else now
+        due = allowed_at(start, config.quiet_hours, urgent=False)
         added = 0
         for plan in plans:
             added += repo.insert_message(
@@ -70,7 +81,7 @@ class Intake:
                     "attempts": 0,
                     "next_attempt_at": due,
                     "lease_until": None,
-                    "expires_at": now + timedelta(seconds=config.message_ttl_seconds),
+                    "expires_at": start + timedelta(seconds=config.message_ttl_seconds),
                     "created_at": now,
                 },
             )
@@ -130,7 +141,16 @@ class Intake:
             data["deadline"],
             supervisors,
         )
-        self.enqueue(tx, event, plans)
+        # sla says when supervisors may be told (next opening for a fact at night or
+        # on a holiday); the schema drops fields it does not check, so read it raw.
+        raw = event.data.get("notify_at") if isinstance(event.data, dict) else None
+        notify_at = notify_time(raw)
+        if raw is not None and notify_at is None:
+            log.warning(
+                "unreadable notify_at; telling at once",
+                extra={"event_id": event.event_id, "notify_at": str(raw)[:60]},
+            )
+        self.enqueue(tx, event, plans, not_before=notify_at)
 
     # -- identity --------------------------------------------------------------------
 

@@ -1,10 +1,7 @@
-"""End-to-end: every service that exists runs as a real process (identity with the
-notify double standing in for notify, tickets, both relays, the gateway) against real
-PostgreSQL and RabbitMQ, and the tests speak only HTTP to the gateway (and read the
-SMS codes from the notify double's outbox, as a phone would receive them).
-
-notify and sla do not exist yet; what awaits them is marked in each test's docstring.
-"""
+"""End-to-end: every service runs as a real process (identity, tickets, sla, notify on
+the console provider, the four relays, the gateway) against real PostgreSQL and
+RabbitMQ. Tests speak only HTTP to the gateway, read what reached a phone from notify's
+console outbox, and ask sla over RPC what the gateway does not show yet."""
 
 from __future__ import annotations
 
@@ -12,20 +9,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.stack import Stack, running_stack
 from tests.integration.gateway.client import Person, bootstrap_admin
-from tests.integration.gateway.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="package")
-def stack(
-    run_id, pg_admin_url, backends, app_role, tickets_template, tmp_path_factory
-) -> Iterator[Stack]:
+def stack(run_id, pg_admin_url, backends, app_role, tmp_path_factory) -> Iterator[Stack]:
     with running_stack(
         run_id=run_id,
         pg_admin_url=pg_admin_url,
         base_amqp_uri=backends.amqp_uri,
         app_role=app_role,
-        tickets_template=tickets_template,
         logs=tmp_path_factory.mktemp("e2e-stack"),
     ) as running:
         yield running
@@ -34,4 +28,4 @@ def stack(
 @pytest.fixture(scope="package")
 def admin(stack: Stack) -> Person:
     """The first admin, made with the identity CLI as an operator would."""
-    return bootstrap_admin(stack)
+    return bootstrap_admin(stack)  # type: ignore[arg-type]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.people import register_customer
+from tests.e2e.stack import PASSWORD
 from tests.integration.gateway.client import (
     Api,
     error_of,
@@ -15,10 +17,7 @@ from tests.integration.gateway.client import (
     new_phone,
     ok,
     open_ticket,
-    register_customer,
 )
-from tests.integration.gateway.stack import PASSWORD
-from tests.support.notify_double import latest_code
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +29,6 @@ def ids(page: dict) -> list[str]:
 
 
 def test_two_customers_two_departments_and_their_agents(stack, admin):
-    """Awaits sla: nothing here. Awaits notify: nothing here."""
     sales, repairs = new_department(admin, "sales"), new_department(admin, "repairs")
     sales_agent = new_agent(stack, admin, [sales])
     repairs_agent = new_agent(stack, admin, [repairs])
@@ -105,7 +103,6 @@ def test_two_customers_two_departments_and_their_agents(stack, admin):
 
 
 def test_company_members_share_their_companys_tickets_and_nobody_elses(stack, admin):
-    """Awaits nothing."""
     department = new_department(admin, "accounts")
     owner = register_customer(stack, "مدیر شرکت", kind="company", organisation_name="شرکت بتا")
     colleague_phone = new_phone()
@@ -117,7 +114,7 @@ def test_company_members_share_their_companys_tickets_and_nobody_elses(stack, ad
         201,
     )
     api = Api(stack.base_url)
-    code = latest_code(stack.outbox, colleague_phone)
+    code = stack.latest_code(colleague_phone)
     ok(api.post("/api/v1/auth/verify-phone", {"phone": colleague_phone, "code": code}))
     colleague = login(stack, colleague_phone, api)
     outsider = register_customer(stack, "بیرونی")

@@ -88,6 +88,23 @@ def plan_sla(
     ]
 
 
+def notify_time(raw: object) -> datetime | None:
+    """The ``notify_at`` of an SlaWarning / SlaBreached as an aware instant, or ``None``.
+
+    sla decides when supervisors may be told (the next opening of the ticket's
+    calendar for a fact at night or on a holiday, docs/sla.md); notify only holds the
+    message until then. A missing or unreadable value (an older sla, a bad event)
+    means "at once": an escalation sent early beats one never sent.
+    """
+    if not isinstance(raw, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else None
+
+
 def format_deadline(iso: str, language: str, zone: tzinfo) -> str:
     """Local time; the Solar Hijri date for Persian readers."""
     try:
