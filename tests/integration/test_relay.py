@@ -33,6 +33,8 @@ import pytest
 from nameko.standalone.events import get_event_exchange
 from psycopg.rows import dict_row
 
+from tests.support import infra
+
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -468,14 +470,24 @@ def test_position_never_passes_events_the_broker_refused(
     assert_in_stream_order_with_only_true_duplicates(collector.messages, 50 * refused_attempts)
 
 
+@pytest.fixture
+def empty_vhost(backends, run_id: str) -> Iterator[str]:
+    """A vhost where nothing is bound: the run's own vhost collects bindings from other
+    tests (the topology step binds sla's queue to every ticket event)."""
+    name = f"{run_id}_unroutable"
+    uri = infra.create_vhost(backends.amqp_uri, name)
+    yield uri
+    infra.delete_vhost(backends.amqp_uri, name)
+
+
 def test_unroutable_events_are_counted_and_do_not_stop_the_relay(
-    tickets_db: dict, amqp_uri: str, start_relay
+    tickets_db: dict, empty_vhost: str, start_relay
 ):
     """With no queue bound, the broker returns every message: counted, not retried."""
     url = tickets_db["url"]
     versions = {"ticket-u": 0}
     ids = append(url, ["ticket-u"], 5, versions)
-    relay = start_relay()
+    relay = start_relay(AMQP_URI=empty_vhost)
     wait_for(
         lambda: (relay_position(url) or {}).get("published") == len(ids), 20, "5 events published"
     )
