@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from tests.support.consumer_service import (
     TABLES_SQL,
     ConsumerTestService,
 )
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -52,12 +52,6 @@ WAIT_SECONDS = 15
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServiceProcess:

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from nameko.standalone.events import get_event_exchange
 from psycopg.rows import dict_row
 
 from tests.support import infra
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -191,12 +191,6 @@ class RelayProcess:
         if self.process.poll() is None:
             self.kill()
         self._log.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ service with other settings, e.g. a short code lifetime.
 from __future__ import annotations
 
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from services.identity.application import IdentityApplication
 from services.identity.config import Argon2Params, IdentityConfig
 from tests.integration.identity.support import Clock, RecordingSender
 from tests.support import infra
-from tests.support.processes import spawn, stop, wait_for_rpc_service
+from tests.support.processes import free_port, spawn, stop, wait_for_rpc_service
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 IDENTITY_MIGRATIONS = REPO_ROOT / "services" / "identity" / "migrations"
@@ -61,12 +60,6 @@ def identity_pool(identity_db: dict) -> Iterator[ConnectionPool]:
     pool = ConnectionPool(identity_db["url"], max_size=10)
     yield pool
     pool.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
