@@ -78,7 +78,8 @@ def test_rpc_unknown_ticket_is_not_found(running_tickets):
 def test_probes_and_metrics_are_served(running_tickets):
     base = running_tickets["metrics"]
     assert http_get(base + "/healthz")[0] == 200
-    assert http_get(base + "/readyz")[0] == 200
+    # ready shortly after the RPC consumer is up (the runner marks it once start returns)
+    assert wait_until(lambda: http_get(base + "/readyz")[0] == 200, timeout=30)
     with ClusterRpcProxy({"AMQP_URI": running_tickets["amqp_uri"]}, timeout=30) as cluster:
         cluster.tickets.open_ticket(
             CUSTOMER,

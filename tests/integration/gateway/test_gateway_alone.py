@@ -42,6 +42,8 @@ def lonely_gateway(run_id, backends, tmp_path_factory):
                 return False
 
         assert wait_until(alive, timeout=30)
+        # The HTTP server answers a moment before the runner marks the process started.
+        assert wait_until(lambda: "process" not in api.get("/readyz").json()["checks"], timeout=30)
         yield api
     finally:
         stop(process)
