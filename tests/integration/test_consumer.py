@@ -408,13 +408,14 @@ def test_sigterm_during_a_burst_loses_nothing_and_applies_nothing_twice(
     """Graceful shutdown (issue 7): on SIGTERM the service stops taking messages,
     finishes or returns what it holds, and exits 0 in time; a new process takes the
     rest. Every event ends up applied exactly once."""
-    service = start_service()
-    ids = [new_id() for _ in range(300)]
+    ids = [new_id() for _ in range(600)]
+    # The burst waits in the queue first (the topology step declared it), and each
+    # event holds its worker a little, so SIGTERM surely lands in the middle of it.
     with Connection(topology, transport_options={"confirm_publish": True}) as conn:
         producer = conn.Producer()
         for event_id in ids:
             producer.publish(
-                json.dumps({"sleep": 0}).encode(),
+                json.dumps({"sleep": 0.02}).encode(),
                 exchange=EXCHANGE,
                 routing_key="TicketOpened",
                 content_type="application/json",
@@ -427,6 +428,7 @@ def test_sigterm_during_a_burst_loses_nothing_and_applies_nothing_twice(
         with psycopg.connect(consumer_db["admin_url"]) as conn:
             return conn.execute("SELECT count(*) FROM consumertest.applied").fetchone()[0]
 
+    service = start_service()
     wait_for(lambda: applied_total() >= 20, "the burst to be under way", service)
     service.proc.send_signal(signal.SIGTERM)
     assert service.proc.wait(timeout=30) == 0, service.log_tail()
