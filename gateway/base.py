@@ -67,6 +67,7 @@ def _buckets(limit, max_keys: int) -> TokenBuckets | None:
 class GatewayBase:
     identity = RpcProxy("identity", expiration=RPC_TIMEOUT_SECONDS)
     tickets = RpcProxy("tickets", expiration=RPC_TIMEOUT_SECONDS)
+    sla = RpcProxy("sla", expiration=RPC_TIMEOUT_SECONDS)
     runtime = Runtime()
 
     # -- helpers for handlers --------------------------------------------------------
