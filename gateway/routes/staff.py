@@ -27,7 +27,7 @@ class StaffRoutes(GatewayBase):
         access=Access.STAFF,
         tags=TAGS,
         query=bodies.QueueQuery,
-        response=shapes.TicketPage,
+        response=shapes.QueuePage,
     )
     def queue(self, call: Call, department_id: str) -> Any:
         return self._rpc(

@@ -47,6 +47,12 @@ class TicketSummary(Schema):
     version = fields.Integer()
 
 
+class QueueItem(TicketSummary):
+    sla_deadline = fields.DateTime(
+        allow_none=True, metadata={"description": "the next running SLA deadline, if any"}
+    )
+
+
 class TicketWritten(TicketSummary):
     warnings = fields.List(fields.String(), metadata={"description": "e.g. latin_script_persian"})
 
@@ -73,6 +79,10 @@ class TicketPage(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class QueuePage(TicketPage):
+    items = fields.List(fields.Nested(QueueItem))
 
 
 class AuditEntry(Schema):

@@ -10,7 +10,7 @@ from gateway.schemas import StrictSchema, describe
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATUSES = ("unanswered", "under_review", "answered", "closed")
-QUEUE_ORDERS = ("customer_last_wrote", "opened", "priority")
+QUEUE_ORDERS = ("customer_last_wrote", "opened", "priority", "sla_deadline")
 
 _DEPARTMENT = fields.String(
     required=True,
@@ -82,7 +82,10 @@ class QueueQuery(StrictSchema):
     order = fields.String(
         load_default="customer_last_wrote",
         validate=validate.OneOf(QUEUE_ORDERS),
-        metadata=describe("customer_last_wrote: whoever waited longest first (the default)"),
+        metadata=describe(
+            "customer_last_wrote: whoever waited longest first (the default);"
+            " sla_deadline: the nearest running SLA deadline first"
+        ),
     )
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))

@@ -32,7 +32,13 @@ _QUEUE_ORDER = {
     "customer_last_wrote": "last_customer_message_at, ticket_id",
     "opened": "opened_at, ticket_id",
     "priority": f"{_PRIORITY_RANK}, last_customer_message_at, ticket_id",
+    # Most urgent first; tickets without a running deadline after, oldest waiting first.
+    "sla_deadline": "sla_deadline NULLS LAST, last_customer_message_at, ticket_id",
 }
+_QUEUE_SELECT = (
+    "SELECT s.*, d.next_deadline AS sla_deadline FROM tickets.ticket_summary AS s"
+    " LEFT JOIN tickets.sla_deadlines AS d USING (ticket_id) WHERE "
+)
 
 
 class TicketQueries:
@@ -102,7 +108,7 @@ class TicketQueries:
             where = ["department = %(dept)s", "status = %(status)s"]
             args["status"] = values["status"]
         return self._page(
-            "SELECT * FROM tickets.ticket_summary WHERE " + " AND ".join(where),
+            _QUEUE_SELECT + " AND ".join(where),
             _QUEUE_ORDER[values["order"]],
             args,
             values["page"],

@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 ROLES = ("customer", "agent", "supervisor", "admin", "system")
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATUSES = ("unanswered", "under_review", "answered", "closed")
-QUEUE_ORDERS = ("customer_last_wrote", "opened", "priority")
+QUEUE_ORDERS = ("customer_last_wrote", "opened", "priority", "sla_deadline")
 
 
 class StrictSchema(Schema):

@@ -19,6 +19,7 @@ from services.tickets.application import TicketCommands
 from services.tickets.membership import record_assignment, record_removal
 from services.tickets.open_tickets_gauge import OpenTicketsGauge
 from services.tickets.queries import TicketQueries
+from services.tickets.sla_deadlines import record_targets
 
 command = rpc(expected_exceptions=ServiceError)
 
@@ -48,6 +49,10 @@ class TicketsService:
     @idempotent_event_handler("identity", "AgentRemovedFromDepartment")
     def on_agent_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_removal(tx, event.data)
+
+    @idempotent_event_handler("sla", "SlaTargetsSet")
+    def on_sla_targets_set(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        record_targets(tx, event.data)
 
     # -- commands --------------------------------------------------------------------
 
