@@ -13,6 +13,7 @@ from typing import Any
 import pasokh_common  # noqa: F401
 from pasokh_common.db import ConnectionPool
 from pasokh_common.errors import NotFound
+from pasokh_common.eventlog import RecordedEvent
 from pasokh_common.validation import load
 
 import psycopg
@@ -46,21 +47,21 @@ class TicketQueries:
         self.pool = pool
         self.storage = storage or PostgresAttachmentStorage()
 
-    def _visible_ticket(self, conn: psycopg.Connection, actor: Actor, ticket_id: str) -> Ticket:
+    def _visible_events(
+        self, conn: psycopg.Connection, actor: Actor, ticket_id: str
+    ) -> list[RecordedEvent]:
+        """The ticket's events, if ``actor`` may see the ticket (else: not found)."""
         actor = narrow_to_membership(conn, actor)
         events = STORE.load(conn, ticket_id)
-        if not events:
+        if not events or not Ticket.from_events(to_domain(events)).can_view(actor):
             raise NotFound(f"ticket {ticket_id}")
-        ticket = Ticket.from_events(to_domain(events))
-        if not ticket.can_view(actor):
-            raise NotFound(f"ticket {ticket_id}")
-        return ticket
+        return events
 
     def get_ticket(self, actor_data: Any, ticket_id: str) -> dict[str, Any]:
         actor = actor_from(actor_data)
         ticket_id = _uuid_text(ticket_id)
         with self.pool.connection() as conn:
-            self._visible_ticket(conn, actor, ticket_id)
+            self._visible_events(conn, actor, ticket_id)
             summary = conn.execute(
                 "SELECT * FROM tickets.ticket_summary WHERE ticket_id = %s", (ticket_id,)
             ).fetchone()
@@ -87,43 +88,50 @@ class TicketQueries:
         if values["status"]:
             where.append("status = %(status)s")
             args["status"] = values["status"]
-        return self._page(
-            "SELECT * FROM tickets.ticket_summary WHERE " + " AND ".join(where),
-            "updated_at DESC, ticket_id",
-            args,
-            values["page"],
-            values["per_page"],
-        )
+        with self.pool.connection() as conn:
+            return self._page(
+                conn,
+                "SELECT * FROM tickets.ticket_summary WHERE " + " AND ".join(where),
+                "updated_at DESC, ticket_id",
+                args,
+                values["page"],
+                values["per_page"],
+            )
 
     def queue(self, actor_data: Any, params: Any) -> dict[str, Any]:
         actor = actor_from(actor_data)
         values = load(schemas.QueueSchema(), params or {})
-        with self.pool.connection() as conn:
-            actor = narrow_to_membership(conn, actor)
-        if not actor.works_in(values["department"]):
-            raise NotInDepartment(values["department"])
         where = ["department = %(dept)s", "status <> 'closed'"]
         args: dict[str, Any] = {"dept": values["department"]}
         if values["status"]:
             where = ["department = %(dept)s", "status = %(status)s"]
             args["status"] = values["status"]
-        return self._page(
-            _QUEUE_SELECT + " AND ".join(where),
-            _QUEUE_ORDER[values["order"]],
-            args,
-            values["page"],
-            values["per_page"],
-        )
+        with self.pool.connection() as conn:
+            if not narrow_to_membership(conn, actor).works_in(values["department"]):
+                raise NotInDepartment(values["department"])
+            return self._page(
+                conn,
+                _QUEUE_SELECT + " AND ".join(where),
+                _QUEUE_ORDER[values["order"]],
+                args,
+                values["page"],
+                values["per_page"],
+            )
 
     def _page(
-        self, base: str, order: str, args: dict[str, Any], page: int, per_page: int
+        self,
+        conn: psycopg.Connection,
+        base: str,
+        order: str,
+        args: dict[str, Any],
+        page: int,
+        per_page: int,
     ) -> dict[str, Any]:
-        with self.pool.connection() as conn:
-            total = conn.execute(f"SELECT count(*) AS n FROM ({base}) AS q", args).fetchone()["n"]
-            rows = conn.execute(
-                f"{base} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
-                {**args, "limit": per_page, "offset": (page - 1) * per_page},
-            ).fetchall()
+        total = conn.execute(f"SELECT count(*) AS n FROM ({base}) AS q", args).fetchone()["n"]
+        rows = conn.execute(
+            f"{base} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
+            {**args, "limit": per_page, "offset": (page - 1) * per_page},
+        ).fetchall()
         return {
             "items": [summary_json(r) for r in rows],
             "page": page,
@@ -150,13 +158,10 @@ class TicketQueries:
         """The audit trail: every event of the ticket with who did it, when and from where."""
         actor = actor_from(actor_data)
         ticket_id = _uuid_text(ticket_id)
-        if not actor.is_staff:
-            with self.pool.connection() as conn:
-                self._visible_ticket(conn, actor, ticket_id)
-            raise NotPermitted("the audit trail is for staff")
         with self.pool.connection() as conn:
-            self._visible_ticket(conn, actor, ticket_id)
-            events = STORE.load(conn, ticket_id)
+            events = self._visible_events(conn, actor, ticket_id)
+        if not actor.is_staff:
+            raise NotPermitted("the audit trail is for staff")
         return [
             {
                 "position": e.position,
@@ -189,7 +194,7 @@ class TicketQueries:
                 if stored.uploader_id != actor.id:
                     raise NotFound(f"attachment {attachment_id}")
             else:
-                self._visible_ticket(conn, actor, link["ticket_id"])
+                self._visible_events(conn, actor, link["ticket_id"])
                 if link["internal"] and not actor.is_staff:
                     raise NotFound(f"attachment {attachment_id}")
             data = self.storage.read(conn, attachment_id)
