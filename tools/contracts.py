@@ -49,8 +49,7 @@ ASYNCAPI_PATH = DOCS / "asyncapi.yaml"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 #: Every published event class, by the service (and exchange ``<service>.events``)
-#: that publishes it. SLA rules events (``SlaPolicySet``, ``CalendarSaved``, ...) are
-#: not here: they carry free-form admin data and have no class of their own yet.
+#: that publishes it.
 SERVICES: dict[str, tuple[type, ...]] = {
     "tickets": tickets_events.ALL_EVENT_CLASSES,
     "identity": identity_events.ALL_EVENT_CLASSES,
@@ -59,6 +58,7 @@ SERVICES: dict[str, tuple[type, ...]] = {
         sla_events.SlaWarning,
         sla_events.SlaBreached,
         sla_events.SlaMet,
+        *sla_events.RULES_EVENT_CLASSES,
     ),
     "notify": (notify_events.SmsSent, notify_events.SmsFailed),
 }
@@ -173,6 +173,12 @@ def _value_schema(service: str, name: str, base: Any, owner: type) -> dict[str, 
     if inspect.isclass(base) and issubclass(base, enum.Enum):
         return {"type": "string", "enum": [m.value for m in base]}
     origin = typing.get_origin(base)
+    if origin is dict:
+        key, value = typing.get_args(base)
+        if key is not str:
+            raise ContractError(f"{owner.__name__}.{name}: only string keys")
+        item, _ = _unwrap_optional(value)
+        return {"type": "object", "additionalProperties": _value_schema(service, name, item, owner)}
     if origin in (tuple, list):
         args = [a for a in typing.get_args(base) if a is not Ellipsis]
         if len(args) != 1:
@@ -220,6 +226,9 @@ def _sample_value(base: Any) -> Any:
     if typing.get_origin(base) in (tuple, list):
         item, _ = _unwrap_optional(typing.get_args(base)[0])
         return (_sample_value(item),)
+    if typing.get_origin(base) is dict:
+        item, _ = _unwrap_optional(typing.get_args(base)[1])
+        return {"x": _sample_value(item)}
     if dataclasses.is_dataclass(base):
         return sample_instance(base, nulls=False)
     raise ContractError(f"no sample for {base!r}")

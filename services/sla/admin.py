@@ -28,7 +28,16 @@ from services.sla.calendar.dates import jalali_text, parse_date
 from services.sla.deps import Dependencies
 from services.sla.domain import ticket
 from services.sla.domain.errors import CalendarNotFound, PolicyNotFound, from_calendar_error
-from services.sla.domain.events import RulesEvent, iso
+from services.sla.domain.events import (
+    CalendarSaved,
+    CalendarSettings,
+    DepartmentCalendarBound,
+    HolidayOverrideCleared,
+    HolidayOverrideSet,
+    RulesChange,
+    SlaPolicyRemoved,
+    SlaPolicySet,
+)
 from services.sla.domain.policy import ANY_DEPARTMENT
 from services.sla.recorder import append_rules_event, append_ticket_batches, observe
 from services.sla.rules import RulesBook
@@ -107,8 +116,7 @@ class RulesAdmin:
         return self._change(
             who,
             context,
-            "CalendarSaved",
-            f"calendar-{calendar_id}",
+            CalendarSaved,
             change,
             {"calendar_id": calendar_id},
             "calendar_changed",
@@ -138,8 +146,7 @@ class RulesAdmin:
         return self._change(
             who,
             context,
-            "HolidayOverrideSet",
-            f"calendar-{calendar_id}",
+            HolidayOverrideSet,
             change,
             {"calendar_id": calendar_id},
             "calendar_changed",
@@ -165,8 +172,7 @@ class RulesAdmin:
         return self._change(
             who,
             context,
-            "HolidayOverrideCleared",
-            f"calendar-{calendar_id}",
+            HolidayOverrideCleared,
             change,
             {"calendar_id": calendar_id},
             "calendar_changed",
@@ -185,8 +191,7 @@ class RulesAdmin:
         return self._change(
             who,
             context,
-            "DepartmentCalendarBound",
-            f"department-{values['department']}",
+            DepartmentCalendarBound,
             change,
             {"department": values["department"]},
             "calendar_changed",
@@ -208,8 +213,7 @@ class RulesAdmin:
         return self._change(
             who,
             context,
-            "SlaPolicySet",
-            f"policy-{row['priority']}-{row['department']}",
+            SlaPolicySet,
             change,
             {"priority": row["priority"], "department": department},
             "policy_changed",
@@ -231,8 +235,7 @@ class RulesAdmin:
         return self._change(
             who,
             context,
-            "SlaPolicyRemoved",
-            f"policy-{values['priority']}-{values['department']}",
+            SlaPolicyRemoved,
             change,
             {"priority": values["priority"], "department": values["department"]},
             "policy_changed",
@@ -244,8 +247,7 @@ class RulesAdmin:
         self,
         who: Actor,
         context: CallContext | None,
-        event_type: str,
-        stream: str,
+        event_class: type[RulesChange],
         mutate: Callable[[psycopg.Connection], dict],
         scope: Scope,
         reason: str,
@@ -260,11 +262,17 @@ class RulesAdmin:
                 new = self.deps.rules.load(tx)
                 now = self.deps.clock.now()
                 recomputed = recompute_open(tx, scope, old, new, now, reason, metadata)
-                data = {**data, "changed_at": iso(now)}
-                append_rules_event(tx, RulesEvent(event_type, stream, data), metadata)
+                event = _rules_event(event_class, {**data, "changed_at": now})
+                append_rules_event(tx, event, metadata)
         except CalendarError as error:
             raise from_calendar_error(error) from error
-        return {**data, "recomputed_tickets": recomputed}
+        return {**event.to_data(), "recomputed_tickets": recomputed}
+
+
+def _rules_event(event_class: type[RulesChange], data: dict[str, Any]) -> RulesChange:
+    if event_class is CalendarSaved:
+        data = {**data, "settings": CalendarSettings.from_settings(data["settings"])}
+    return event_class(**data)
 
 
 def _check_calendar(settings: dict[str, Any]) -> None:

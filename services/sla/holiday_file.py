@@ -25,7 +25,7 @@ from services.sla.admin import recompute_open
 from services.sla.calendar import HolidayFileError
 from services.sla.calendar.overrides_file import parse_overrides_file
 from services.sla.deps import Dependencies
-from services.sla.domain.events import RulesEvent, iso
+from services.sla.domain.events import HolidayFileLoaded
 from services.sla.recorder import append_rules_event
 
 log = logging.getLogger("pasokh.sla.holidays")
@@ -61,7 +61,7 @@ def sync_holiday_file(deps: Dependencies) -> bool:
         repo.bump_rules_version(tx)
         new = deps.rules.load(tx)
         count = recompute_open(tx, {}, old, new, now, "holiday_file_changed", metadata)
-        data = {"digest": digest, "years": sorted(document.get("years", {})), "loaded_at": iso(now)}
-        append_rules_event(tx, RulesEvent("HolidayFileLoaded", "holiday-file", data), metadata)
+        event = HolidayFileLoaded(digest, tuple(sorted(document.get("years", {}))), now)
+        append_rules_event(tx, event, metadata)
     log.info("holiday data file loaded", extra={"digest": digest, "recomputed_tickets": count})
     return True

@@ -9,6 +9,7 @@ like every Pasokh event.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -171,23 +172,173 @@ class SlaMet(_TargetEvent):
 
 
 # -- changes of the rules (admin RPC) ------------------------------------------------
+#
+# One class per kind of admin change, so each has a published schema like every other
+# event (docs/schemas/sla/). Instants are epoch seconds here and ISO-8601 on the wire.
+
+
+def _wire(value: Any, name: str) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and name.endswith("_at"):
+        return iso(value)
+    if dataclasses.is_dataclass(value):
+        return {f.name: _wire(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_wire(item, name) for item in value]
+    if isinstance(value, dict):
+        return {key: _wire(item, name) for key, item in value.items()}
+    return value
+
+
+class RulesChange(SlaEvent):
+    """An admin change of calendars, holidays or policies: every field on the wire."""
+
+    def to_data(self) -> dict[str, Any]:
+        return _wire(self, "")
 
 
 @dataclass(frozen=True)
-class RulesEvent(SlaEvent):
-    """An admin change: its data is given whole by the application (already plain)."""
+class CalendarSettings:
+    """A calendar's settings as saved; ``weekly_schedule`` null: the default week
+    (Saturday-Wednesday 09:00-17:00, docs/sla-calendar.md)."""
 
-    kind: str
-    stream: str
-    data: dict[str, Any]
+    time_zone: str
+    weekly_schedule: dict[str, tuple[str, ...]] | None
+    official_holidays: bool
+    esfand_30_holiday: bool
+    horizon_days: int
 
-    @property
-    def type_name(self) -> str:
-        return self.kind
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> CalendarSettings:
+        schedule = settings.get("weekly_schedule")
+        return cls(
+            time_zone=settings.get("time_zone", "Asia/Tehran"),
+            weekly_schedule=None
+            if schedule is None
+            else {day: tuple(spans) for day, spans in schedule.items()},
+            official_holidays=bool(settings.get("official_holidays", True)),
+            esfand_30_holiday=bool(settings.get("esfand_30_holiday", True)),
+            horizon_days=int(settings.get("horizon_days", 366)),
+        )
+
+
+@dataclass(frozen=True)
+class CalendarSaved(RulesChange):
+    """A calendar was created (``created``) or its settings replaced whole."""
+
+    TYPE: ClassVar[str] = "CalendarSaved"
+    calendar_id: str
+    name: str
+    settings: CalendarSettings
+    created: bool
+    changed_at: int
 
     @property
     def stream_id(self) -> str:
-        return self.stream
+        return f"calendar-{self.calendar_id}"
 
-    def to_data(self) -> dict[str, Any]:
-        return dict(self.data)
+
+@dataclass(frozen=True)
+class HolidayOverrideSet(RulesChange):
+    """An admin declared a date closed (an extra holiday) or open (a cancelled one)."""
+
+    TYPE: ClassVar[str] = "HolidayOverrideSet"
+    calendar_id: str
+    date: str
+    jalali: str
+    closed: bool
+    name_fa: str | None
+    name_en: str | None
+    changed_at: int
+
+    @property
+    def stream_id(self) -> str:
+        return f"calendar-{self.calendar_id}"
+
+
+@dataclass(frozen=True)
+class HolidayOverrideCleared(RulesChange):
+    """The date follows the official calendar again; ``existed``: there was an override."""
+
+    TYPE: ClassVar[str] = "HolidayOverrideCleared"
+    calendar_id: str
+    date: str
+    jalali: str
+    existed: bool
+    changed_at: int
+
+    @property
+    def stream_id(self) -> str:
+        return f"calendar-{self.calendar_id}"
+
+
+@dataclass(frozen=True)
+class DepartmentCalendarBound(RulesChange):
+    """The department's tickets are measured in this calendar's business hours."""
+
+    TYPE: ClassVar[str] = "DepartmentCalendarBound"
+    department: str
+    calendar_id: str
+    changed_at: int
+
+    @property
+    def stream_id(self) -> str:
+        return f"department-{self.department}"
+
+
+@dataclass(frozen=True)
+class SlaPolicySet(RulesChange):
+    """Targets (business seconds) for a priority in a department (``*``: every one)."""
+
+    TYPE: ClassVar[str] = "SlaPolicySet"
+    priority: str
+    department: str
+    first_response_seconds: int
+    follow_up_first_response_seconds: int
+    next_reply_seconds: int
+    resolution_seconds: int
+    warning_share: float | None
+    notify_outside_hours: bool
+    changed_at: int
+
+    @property
+    def stream_id(self) -> str:
+        return f"policy-{self.priority}-{self.department}"
+
+
+@dataclass(frozen=True)
+class SlaPolicyRemoved(RulesChange):
+    """A department's own policy went; the ``*`` policy applies to it again."""
+
+    TYPE: ClassVar[str] = "SlaPolicyRemoved"
+    priority: str
+    department: str
+    changed_at: int
+
+    @property
+    def stream_id(self) -> str:
+        return f"policy-{self.priority}-{self.department}"
+
+
+@dataclass(frozen=True)
+class HolidayFileLoaded(RulesChange):
+    """The operator's holiday data file changed (sha256 ``digest``; Jalali ``years``)."""
+
+    TYPE: ClassVar[str] = "HolidayFileLoaded"
+    digest: str
+    years: tuple[str, ...]
+    loaded_at: int
+
+    @property
+    def stream_id(self) -> str:
+        return "holiday-file"
+
+
+RULES_EVENT_CLASSES: tuple[type[RulesChange], ...] = (
+    CalendarSaved,
+    HolidayOverrideSet,
+    HolidayOverrideCleared,
+    DepartmentCalendarBound,
+    SlaPolicySet,
+    SlaPolicyRemoved,
+    HolidayFileLoaded,
+)

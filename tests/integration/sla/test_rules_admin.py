@@ -4,6 +4,7 @@ event, re-targets the open clocks at once, and is refused whole when it cannot h
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from pasokh_common.errors import PasokhError
 
@@ -172,3 +173,49 @@ def test_the_holiday_data_file_is_loaded_once_and_recomputes(sla_app):
     with psycopg.connect(sla_app.db["admin_url"]) as conn:
         stored = conn.execute("SELECT holiday_file FROM sla.rules_state").fetchone()[0]
     assert stored["years"]["1405"]["add"] == ["1405-01-05"]
+
+
+def test_every_kind_of_rules_change_is_recorded_in_its_published_schema(sla_app):
+    """The rules events are part of the contract (docs/schemas/sla/): what the real
+    admin changes record must validate against the committed JSON Schemas."""
+    from jsonschema import Draft202012Validator
+
+    admin = sla_app.app.admin
+    admin.save_calendar(
+        ADMIN,
+        {
+            "calendar_id": "noc",
+            "name": "شبانه‌روزی",
+            "weekly_schedule": {"saturday": ["00:00-24:00"]},
+        },
+        None,
+    )
+    admin.save_calendar(ADMIN, {"calendar_id": "plain", "name": "Plain"}, None)
+    admin.set_holiday(ADMIN, {"calendar_id": "noc", "date": "1405-01-05", "name_fa": "تعطیل"}, None)
+    admin.clear_holiday(ADMIN, {"calendar_id": "noc", "date": "1405-01-05"}, None)
+    admin.bind_department(ADMIN, {"department": "noc", "calendar_id": "noc"}, None)
+    admin.save_policy(ADMIN, {**POLICY, "department": "noc", "warning_share": 0.5}, None)
+    admin.remove_policy(ADMIN, {"priority": "normal", "department": "noc"}, None)
+    sla_app.app.sync_holiday_file()
+
+    schemas = Path(__file__).resolve().parents[3] / "docs" / "schemas" / "sla"
+    kinds = set()
+    for event in sla_app.events():
+        if event["event_type"].startswith("Sla") and event["stream_id"].startswith("ticket-"):
+            continue
+        schema = json.loads((schemas / f"{event['event_type']}.v1.json").read_text())
+        errors = list(Draft202012Validator(schema).iter_errors(event["data"]))
+        assert errors == [], (event["event_type"], [e.message for e in errors])
+        kinds.add(event["event_type"])
+    assert kinds == {
+        "CalendarSaved",
+        "HolidayOverrideSet",
+        "HolidayOverrideCleared",
+        "DepartmentCalendarBound",
+        "SlaPolicySet",
+        "SlaPolicyRemoved",
+        "HolidayFileLoaded",
+    }
+    [plain] = [e for e in sla_app.events("CalendarSaved") if e["data"]["calendar_id"] == "plain"]
+    assert plain["data"]["settings"]["weekly_schedule"] is None
+    assert plain["data"]["created"] is True
