@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pasokh_common  # noqa: F401
@@ -34,6 +34,7 @@ from prometheus_client import Counter, Histogram
 
 from services.tickets import projections, schemas
 from services.tickets.attachments import (
+    UNUSED_UPLOAD_GRACE,
     AttachmentStorage,
     PostgresAttachmentStorage,
 )
@@ -70,6 +71,10 @@ COMMAND_CONFLICTS = Counter(
     "pasokh_tickets_command_conflicts_total",
     "Commands that lost an optimistic-concurrency race",
     ["command"],
+)
+UPLOADS_PURGED = Counter(
+    "pasokh_tickets_unused_uploads_purged_total",
+    "Uploads deleted because no ticket or reply used them within the grace period",
 )
 
 Decision = Callable[[Ticket, Actor, datetime, psycopg.Connection], list]
@@ -234,6 +239,13 @@ class TicketCommands:
         with self.pool.transaction() as conn:
             stored = self.storage.put(conn, actor.id, values["name"], values["content_type"], data)
         return stored.__dict__.copy()
+
+    def purge_unused_uploads(self, older_than: timedelta = UNUSED_UPLOAD_GRACE) -> int:
+        """Housekeeping (a timer and ``pasokh tickets purge-uploads``)."""
+        with self.pool.transaction() as conn:
+            purged = self.storage.purge_unused(conn, older_than)
+        UPLOADS_PURGED.inc(purged)
+        return purged
 
     def _attachment_refs(
         self, conn: psycopg.Connection, actor: Actor, ids: Sequence[uuid.UUID]

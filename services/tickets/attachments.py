@@ -12,6 +12,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 import pasokh_common  # noqa: F401
@@ -20,6 +21,11 @@ from pasokh_common.errors import NotFound
 import psycopg
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+#: An upload no ticket or reply used within this time is deleted: its request failed
+#: (a duplicate refused, a dropped connection) or was abandoned, and keeping up to
+#: 10 MB of nobody's bytes forever is both cost and unneeded personal data.
+UNUSED_UPLOAD_GRACE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class AttachmentStorage(Protocol):
     def describe(self, conn: psycopg.Connection, attachment_id: str) -> StoredAttachment: ...
 
     def read(self, conn: psycopg.Connection, attachment_id: str) -> bytes: ...
+
+    def purge_unused(self, conn: psycopg.Connection, older_than: timedelta) -> int: ...
 
 
 def safe_file_name(name: str) -> str:
@@ -94,3 +102,12 @@ class PostgresAttachmentStorage:
         if row is None:
             raise NotFound(f"attachment {attachment_id}")
         return bytes(row["content"])
+
+    def purge_unused(self, conn: psycopg.Connection, older_than: timedelta) -> int:
+        """Delete uploads older than ``older_than`` that no message links to."""
+        return conn.execute(
+            "DELETE FROM tickets.attachment_blobs b WHERE b.uploaded_at < now() - %s"
+            " AND NOT EXISTS (SELECT 1 FROM tickets.attachment_links l"
+            " WHERE l.attachment_id = b.attachment_id)",
+            (older_than,),
+        ).rowcount

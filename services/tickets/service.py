@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pasokh_common  # noqa: F401
@@ -14,6 +15,7 @@ from pasokh_common.rpc_metrics import EntrypointMetrics
 
 import psycopg
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from services.tickets.application import TicketCommands
 from services.tickets.membership import record_assignment, record_removal
@@ -22,6 +24,7 @@ from services.tickets.queries import TicketQueries
 from services.tickets.sla_deadlines import record_targets
 
 command = rpc(expected_exceptions=ServiceError)
+log = logging.getLogger(__name__)
 
 
 class TicketsService:
@@ -156,3 +159,11 @@ class TicketsService:
         from services.tickets.similarity import similar_open_tickets
 
         return similar_open_tickets(self.db, actor, params)
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    @timer(interval=3600)
+    def purge_unused_uploads(self) -> None:
+        purged = self._commands.purge_unused_uploads()
+        if purged:
+            log.info("purged unused uploads", extra={"purged": purged})

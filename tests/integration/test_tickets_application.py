@@ -279,3 +279,28 @@ def test_rebuilding_read_models_from_the_log_gives_identical_rows(commands, tick
     assert replayed == count_events(tickets_pool)
     assert dump_read_models(tickets_pool) == before
     assert before["tickets.ticket_summary"]
+
+
+def test_uploads_no_message_used_are_purged_after_the_grace_period(commands, queries, tickets_db):
+    import psycopg
+
+    def upload(name: str) -> str:
+        payload = {"name": name, "content_type": "text/plain", "data_base64": "c2FsYW0="}
+        return commands.upload_attachment(CUSTOMER, payload)["attachment_id"]
+
+    used, abandoned, fresh = upload("used.txt"), upload("abandoned.txt"), upload("fresh.txt")
+    open_ticket(commands, attachment_ids=[used])
+    with psycopg.connect(tickets_db["admin_url"]) as conn:
+        conn.execute(
+            "UPDATE tickets.attachment_blobs SET uploaded_at = now() - interval '25 hours'"
+            " WHERE attachment_id = ANY(%s::uuid[])",
+            ([used, abandoned],),
+        )
+
+    assert commands.purge_unused_uploads() == 1
+    assert commands.purge_unused_uploads() == 0
+    assert queries.download_attachment(CUSTOMER, used)["name"] == "used.txt"
+    with pytest.raises(NotFound):
+        queries.download_attachment(CUSTOMER, abandoned)
+    # Still inside the grace period: the request that uploaded it may yet use it.
+    open_ticket(commands, subject="پرونده دوم", attachment_ids=[fresh])
