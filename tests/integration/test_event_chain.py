@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.support.processes import wait_until
+from tests.support.processes import free_port, http_get, spawn, stop, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -275,3 +275,41 @@ def test_two_sealers_at_once_make_one_chain(tickets_pool: ConnectionPool, ticket
             t.join()
     report = verify(tickets_db)
     assert report.ok and report.checked == 30
+
+
+def metric(text: str, name: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_the_relay_process_seals_and_reports_it(
+    tickets_pool: ConnectionPool, tickets_db: dict, amqp_uri: str, tmp_path
+):
+    port = free_port()
+    env = {
+        "TICKETS_DATABASE_URL": tickets_db["url"],
+        "AMQP_URI": amqp_uri,
+        "TICKETS_RELAY_METRICS_PORT": str(port),
+        "CHAIN_SEAL_IDLE_SLEEP": "0.05",
+    }
+    relay = spawn(["-m", "pasokh_common.eventlog.relay_main"], env, tmp_path / "relay.log")
+    try:
+        append_events(tickets_pool, "r", 3)
+
+        def sealed() -> bool:
+            try:
+                status, text = http_get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+            except OSError:  # not serving yet
+                return False
+            return (
+                status == 200
+                and metric(text, "pasokh_chain_sealed_seq") == 3
+                and metric(text, "pasokh_chain_unsealed_events") == 0
+            )
+
+        assert wait_until(sealed, timeout=60)
+    finally:
+        assert stop(relay) == 0
+    assert verify(tickets_db).checked == 3
