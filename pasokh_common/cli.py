@@ -83,6 +83,48 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_audit(args: argparse.Namespace) -> int:
+    """A ticket's audit trail as JSON or a printable page, read as the system actor
+    (operators reach the database directly; the API route is for staff)."""
+    import json
+
+    from pasokh_common.db import ConnectionPool
+    from pasokh_common.errors import NotFound
+
+    from services.tickets.domain.numbers import parse_ticket_number
+    from services.tickets.queries import TicketQueries
+
+    settings = ServiceSettings.from_env("tickets", default_metrics_port=0)
+    pool = ConnectionPool(settings.database_url, max_size=1)
+    try:
+        ticket_id = args.ticket
+        number = parse_ticket_number(args.ticket)
+        if number is not None:
+            with pool.connection() as conn:
+                row = conn.execute(
+                    "SELECT ticket_id::text AS id FROM tickets.ticket_summary WHERE number = %s",
+                    (number,),
+                ).fetchone()
+            ticket_id = row["id"] if row else ticket_id
+        actor = {"id": args.actor, "role": "system"}
+        found = TicketQueries(pool).export_audit_trail(actor, ticket_id, args.format)
+    except NotFound:
+        print(f"ticket not found: {args.ticket}", file=sys.stderr)
+        return 1
+    finally:
+        pool.close()
+    text = (
+        found["html"]
+        if args.format == "html"
+        else json.dumps(found, ensure_ascii=False, indent=2, default=str) + "\n"
+    )
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Walk a service's hash chain; exit 1 at the first broken link (docs/event-log.md)."""
     import json
@@ -160,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     tickets_sub = tickets.add_subparsers(dest="tickets_command", required=True)
     rebuild = tickets_sub.add_parser("rebuild-read-models", help="replay the log into read models")
     rebuild.set_defaults(func=cmd_rebuild)
+    export = tickets_sub.add_parser("export-audit", help="a ticket's audit trail, JSON or HTML")
+    export.add_argument("ticket", help="the ticket's id or its number (1234-5678)")
+    export.add_argument("--format", choices=("json", "html"), default="json")
+    export.add_argument("--output", "-o", help="write to this file (default: standard output)")
+    export.add_argument("--actor", default="pasokh-cli", help="recorded as who exported it")
+    export.set_defaults(func=cmd_export_audit)
     audit = sub.add_parser("audit", help="the tamper-evident audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check an event log's hash chain")

@@ -90,8 +90,8 @@ def check_chain(
 def check_events(conn: psycopg.Connection, schema: str, positions: list[int]) -> list[dict]:
     """Per event (by position), whether its stored hash matches its columns and the
     stored hash of the row before it in the chain: the chain check of one ticket's
-    events without walking the whole log. ``status`` is ``ok``, ``unsealed`` or
-    ``mismatch``."""
+    events without walking the whole log (a deleted row elsewhere is only found by
+    ``check_chain``). ``status`` is ``ok``, ``unsealed`` or ``mismatch``."""
     events = _events(schema)
     rows = (
         conn.cursor(row_factory=dict_row)
@@ -115,5 +115,12 @@ def check_events(conn: psycopg.Connection, schema: str, positions: list[int]) ->
             prior = genesis if seq == 1 else (bytes(previous) if previous is not None else None)
             ok = prior is not None and link_hash(prior, row) == bytes(stored)
             status = "ok" if ok else "mismatch"
-        out.append({"position": int(row["position"]), "chain_seq": seq, "status": status})
+        out.append(
+            {
+                "position": int(row["position"]),
+                "chain_seq": seq,
+                "chain_hash": bytes(stored).hex() if stored is not None else None,
+                "status": status,
+            }
+        )
     return out

@@ -136,7 +136,7 @@ def test_the_first_row_links_to_the_genesis_hash(tickets_pool: ConnectionPool, t
         stored = bytes(conn.execute("SELECT chain_hash FROM tickets.events").fetchone()[0])
     with psycopg.connect(tickets_db["url"]) as conn:
         checked = check_events(conn, "tickets", [1])
-    assert checked == [{"position": 1, "chain_seq": 1, "status": "ok"}]
+    assert checked == [{"position": 1, "chain_seq": 1, "chain_hash": stored.hex(), "status": "ok"}]
     assert stored != genesis_hash("tickets") and len(stored) == 32
 
 
