@@ -60,6 +60,15 @@ class TicketQueries:
             raise NotFound(f"ticket {ticket_id}")
         return events
 
+    def _audit_events(
+        self, conn: psycopg.Connection, actor: Actor, ticket_id: str
+    ) -> list[RecordedEvent]:
+        """The ticket's events for an audit trail: staff who may see the ticket only."""
+        events = self._visible_events(conn, actor, ticket_id)
+        if not actor.is_staff:
+            raise NotPermitted("the audit trail is for staff")
+        return events
+
     def get_ticket(self, actor_data: Any, ticket_id: str) -> dict[str, Any]:
         actor = actor_from(actor_data)
         ticket_id = _uuid_text(ticket_id)
@@ -162,9 +171,7 @@ class TicketQueries:
         actor = actor_from(actor_data)
         ticket_id = _uuid_text(ticket_id)
         with self.pool.connection() as conn:
-            events = self._visible_events(conn, actor, ticket_id)
-        if not actor.is_staff:
-            raise NotPermitted("the audit trail is for staff")
+            events = self._audit_events(conn, actor, ticket_id)
         return [
             {
                 "position": e.position,
@@ -197,9 +204,7 @@ class TicketQueries:
         actor = actor_from(actor_data)
         ticket_id = _uuid_text(ticket_id)
         with self.pool.connection() as conn:
-            events = self._visible_events(conn, actor, ticket_id)
-            if not actor.is_staff:
-                raise NotPermitted("the audit trail is for staff")
+            events = self._audit_events(conn, actor, ticket_id)
             chain = check_events(conn, STORE.schema, [e.position for e in events])
         state = Ticket.from_events(to_domain(events))
         number = str(events[0].data.get("number", ""))
