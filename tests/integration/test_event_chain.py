@@ -22,8 +22,10 @@ from pasokh_common.eventlog.sealer import Sealer
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from tests.conftest import REPO_ROOT
+from tests.support import infra
 from tests.support.processes import free_port, http_get, spawn, stop, wait_until
 
 pytestmark = pytest.mark.integration
@@ -313,3 +315,37 @@ def test_the_relay_process_seals_and_reports_it(
     finally:
         assert stop(relay) == 0
     assert verify(tickets_db).checked == 3
+
+
+@pytest.mark.parametrize("schema", ["identity", "sla", "notify"])
+def test_every_service_log_is_chained(pg_admin_url: str, run_id: str, app_role: str, schema):
+    """The same include in every service's migrations: seal, verify, tamper, find it."""
+    with (
+        infra.migrated_template(
+            pg_admin_url, f"{run_id}_{schema}_chain_tpl", schema, app_role
+        ) as tpl,
+        infra.fresh_database(pg_admin_url, tpl, app_role) as db,
+    ):
+        store = EventStore(schema)
+        with psycopg.connect(db["url"], autocommit=True, row_factory=dict_row) as conn:
+            for n in range(3):
+                store.append(conn, "s-1", n, [NewEvent("Tick", {"n": n})], ACTOR)
+            for statement in ("UPDATE {}.events SET data = '{{}}'", "DELETE FROM {}.events"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement.format(schema))
+        sealer = Sealer(db["url"], schema)
+        with sealer.connect() as conn:
+            assert wait_until(lambda: sealer.seal_available(conn) >= 0 and check(db, schema) == 3)
+        with psycopg.connect(db["admin_url"], autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(f"UPDATE {schema}.events SET stream_id = 'x' WHERE chain_seq = 1")
+        with psycopg.connect(db["url"], autocommit=True) as conn:
+            report = check_chain(conn, schema)
+        assert (report.broken.kind, report.broken.seq) == (CONTENT_CHANGED, 1)
+
+
+def check(db: dict, schema: str) -> int:
+    with psycopg.connect(db["url"], autocommit=True) as conn:
+        report = check_chain(conn, schema)
+    assert report.ok
+    return report.checked
