@@ -8,7 +8,7 @@ import sys
 import threading
 
 from pasokh_common.db import ConnectionPool
-from pasokh_common.eventlog import EventMetadata, EventStore, NewEvent
+from pasokh_common.eventlog import EventMetadata, EventStore, NewEvent, chain_check
 from pasokh_common.eventlog.chain import (
     CONTENT_CHANGED,
     HASH_CHANGED,
@@ -102,8 +102,9 @@ def cli_verify(db: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_concurrent_appends_sealed_in_committed_order_verify(
-    tickets_pool: ConnectionPool, tickets_db: dict
+    tickets_pool: ConnectionPool, tickets_db: dict, monkeypatch
 ):
+    monkeypatch.setattr(chain_check, "PAGE", 7)  # the walk reads several pages
     writers = [
         threading.Thread(target=append_events, args=(tickets_pool, f"w-{w}", 15)) for w in range(4)
     ]
