@@ -178,7 +178,7 @@ def build_document(
 
 
 _STYLE = """
-@page { size: A4; margin: 14mm; }
+@page { size: A4 landscape; margin: 12mm; }
 body { font-family: Vazirmatn, Tahoma, "DejaVu Sans", sans-serif; font-size: 10pt;
        color: #111; margin: 0 auto; max-width: 1100px; padding: 12px; line-height: 1.6; }
 h1 { font-size: 15pt; margin: 0 0 4px; }
@@ -242,7 +242,7 @@ def render_html(document: dict[str, Any]) -> str:
 <style>{_STYLE}</style>
 </head>
 <body>
-<h1>سابقه ممیزی تیکت {_e(ticket.get("number_display"))}
+<h1>سابقه ممیزی تیکت <span class="ltr">{_e(ticket.get("number_display"))}</span>
 <div class="en" lang="en">Audit trail of ticket {_e(ticket.get("number_display"))}</div></h1>
 <table class="summary">
 <tr><td>{_both("شناسه تیکت", "Ticket id")}</td>
