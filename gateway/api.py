@@ -55,6 +55,7 @@ class RouteSpec:
     rate: Limit | None = None
     description: str = ""
     produces: str = "application/json"
+    also_produces: tuple[str, ...] = ()  # other media types the route answers (a query choice)
 
 
 ROUTES: list[RouteSpec] = []
@@ -120,6 +121,7 @@ def api(
     rate: Limit | None = None,
     description: str = "",
     produces: str = "application/json",
+    also_produces: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         spec = RouteSpec(
@@ -138,6 +140,7 @@ def api(
             rate=rate,
             description=description or (handler.__doc__ or "").strip(),
             produces=produces,
+            also_produces=also_produces,
         )
 
         def endpoint(self, request: Request, **path_values: str):

@@ -188,6 +188,8 @@ def _operation(spec: RouteSpec, components: _Components) -> dict[str, Any]:
         success["content"] = {spec.produces: {"schema": schema}}
     elif spec.produces != "application/json":
         success["content"] = {spec.produces: {"schema": {"type": "string", "format": "binary"}}}
+    for media_type in spec.also_produces:
+        success.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
     responses: dict[str, Any] = {str(spec.status): success}
     for status in _error_statuses(spec):
         responses[status] = {"$ref": f"#/components/responses/Error{status}"}

@@ -2,6 +2,8 @@
 
 pasokh migrate [SERVICE ...] [--create-app-role]
 pasokh tickets rebuild-read-models
+pasokh tickets export-audit TICKET --format json|html
+pasokh audit verify --service SERVICE [--from-seq N] [--to-seq M] [--json]
 """
 
 from __future__ import annotations
@@ -81,6 +83,106 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_audit(args: argparse.Namespace) -> int:
+    """A ticket's audit trail as JSON or a printable page, read as the system actor
+    (operators reach the database directly; the API route is for staff)."""
+    import json
+
+    from pasokh_common.db import ConnectionPool
+    from pasokh_common.errors import NotFound
+
+    from services.tickets.domain.numbers import parse_ticket_number
+    from services.tickets.queries import TicketQueries
+
+    settings = ServiceSettings.from_env("tickets", default_metrics_port=0)
+    pool = ConnectionPool(settings.database_url, max_size=1)
+    try:
+        ticket_id = args.ticket
+        number = parse_ticket_number(args.ticket)
+        if number is not None:
+            with pool.connection() as conn:
+                row = conn.execute(
+                    "SELECT ticket_id::text AS id FROM tickets.ticket_summary WHERE number = %s",
+                    (number,),
+                ).fetchone()
+            ticket_id = row["id"] if row else ticket_id
+        actor = {"id": args.actor, "role": "system"}
+        found = TicketQueries(pool).export_audit_trail(actor, ticket_id, args.format)
+    except NotFound:
+        print(f"ticket not found: {args.ticket}", file=sys.stderr)
+        return 1
+    finally:
+        pool.close()
+    text = (
+        found["html"]
+        if args.format == "html"
+        else json.dumps(found, ensure_ascii=False, indent=2, default=str) + "\n"
+    )
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Walk a service's hash chain; exit 1 at the first broken link (docs/event-log.md)."""
+    import json
+
+    from pasokh_common.eventlog.chain_check import check_chain
+
+    import psycopg
+
+    if args.service not in MIGRATED_SERVICES:
+        print(f"unknown service: {args.service}", file=sys.stderr)
+        return 2
+    settings = ServiceSettings.from_env(args.service, default_metrics_port=0)
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            report = check_chain(conn, MIGRATED_SERVICES[args.service], args.from_seq, args.to_seq)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"service": args.service, **report.as_dict()}, indent=2))
+    else:
+        print(format_chain_report(args.service, report))
+    return 0 if report.ok else 1
+
+
+def format_chain_report(service: str, report) -> str:
+    """The human form of a chain check: OK with counts and the head hash to record
+    elsewhere, or the first broken link."""
+    lines = []
+    if report.ok:
+        if report.checked:
+            lines.append(
+                f"{service}: OK, {report.checked} events checked"
+                f" (chain_seq {report.first_seq}..{report.last_seq})"
+            )
+            lines.append(
+                f"head: chain_seq {report.last_seq} sha256 {report.head_hash}"
+                " (record it outside this database to anchor the chain)"
+            )
+        else:
+            lines.append(f"{service}: OK, no sealed events from chain_seq {report.first_seq}")
+    else:
+        b = report.broken
+        lines.append(f"{service}: BROKEN after {report.checked} good events")
+        lines.append(f"first broken link: chain_seq {b.seq} ({b.kind}): {b.explanation}")
+        if b.position is not None:
+            lines.append(f"  position {b.position}, event_id {b.event_id}")
+        if b.expected_hash:
+            lines.append(f"  recomputed {b.expected_hash}")
+            lines.append(f"  stored     {b.stored_hash}")
+    if report.unsealed_below_horizon:
+        lines.append(
+            f"warning: {report.unsealed_below_horizon} committed events are not sealed yet"
+            " (is the relay process, which runs the sealer, running?)"
+        )
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pasokh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     tickets_sub = tickets.add_subparsers(dest="tickets_command", required=True)
     rebuild = tickets_sub.add_parser("rebuild-read-models", help="replay the log into read models")
     rebuild.set_defaults(func=cmd_rebuild)
+    export = tickets_sub.add_parser("export-audit", help="a ticket's audit trail, JSON or HTML")
+    export.add_argument("ticket", help="the ticket's id or its number (1234-5678)")
+    export.add_argument("--format", choices=("json", "html"), default="json")
+    export.add_argument("--output", "-o", help="write to this file (default: standard output)")
+    export.add_argument("--actor", default="pasokh-cli", help="recorded as who exported it")
+    export.set_defaults(func=cmd_export_audit)
+    audit = sub.add_parser("audit", help="the tamper-evident audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check an event log's hash chain")
+    verify.add_argument("--service", required=True, help=", ".join(sorted(MIGRATED_SERVICES)))
+    verify.add_argument("--from-seq", type=int, default=1, help="first chain_seq to check")
+    verify.add_argument("--to-seq", type=int, default=None, help="last chain_seq to check")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

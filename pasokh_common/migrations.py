@@ -27,9 +27,13 @@ def _includes() -> dict[str, Callable[[str], str]]:
     """Shared DDL a migration may pull in with ``-- pasokh:include NAME``: written once,
     applied in each service's own schema."""
     from pasokh_common.consumer_sql import processed_events_ddl
-    from pasokh_common.eventlog.ddl import event_log_ddl
+    from pasokh_common.eventlog.ddl import event_chain_ddl, event_log_ddl
 
-    return {"event_log": event_log_ddl, "processed_events": processed_events_ddl}
+    return {
+        "event_log": event_log_ddl,
+        "event_chain": event_chain_ddl,
+        "processed_events": processed_events_ddl,
+    }
 
 
 def expand_includes(text: str, schema: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from werkzeug.wrappers import Response
+
 from gateway.api import Access, Call, api
 from gateway.base import GatewayBase
 from gateway.errors import RouteNotFound
@@ -134,6 +136,36 @@ class StaffRoutes(GatewayBase):
     )
     def history(self, call: Call, ticket_id: Any) -> Any:
         return self._ticket_rpc(self.tickets.history, call.actor, str(ticket_id))
+
+    @api(
+        "GET",
+        f"{TICKET}/audit-trail/export",
+        summary="The complete audit trail for auditors: JSON, or a printable Persian page",
+        description=(
+            "Every event with who (actor and role), when (UTC, Tehran time, Jalali date),"
+            " what changed (Persian and English) and its place in the tamper-evident hash"
+            " chain (chain_seq, chain_hash, whether the stored hash still matches)."
+            " `format=html` answers a self-contained RTL page to print or archive."
+        ),
+        access=Access.STAFF,
+        tags=TAGS,
+        query=bodies.AuditExportQuery,
+        response=shapes.AuditExport,
+        also_produces=("text/html",),
+    )
+    def export_audit_trail(self, call: Call, ticket_id: Any) -> Any:
+        output = call.query["format"]
+        found = self._ticket_rpc(
+            self.tickets.export_audit_trail, call.actor, str(ticket_id), output
+        )
+        if output == "json":
+            return found
+        response = Response(found["html"], content_type="text/html; charset=utf-8")
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'"
+        )
+        response.headers["Content-Disposition"] = f'inline; filename="audit-trail-{ticket_id}.html"'
+        return response
 
     @api(
         "POST",

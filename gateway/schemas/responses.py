@@ -98,6 +98,61 @@ class AuditEntry(Schema):
     recorded_at = fields.DateTime()
 
 
+class AuditMoment(Schema):
+    utc = fields.String(metadata={"example": "2026-11-25T10:00:00.000000Z"})
+    tehran = fields.String(metadata={"description": "Tehran wall-clock time"})
+    jalali_date = fields.String(metadata={"example": "1405/09/04"})
+    jalali = fields.String(metadata={"description": "Jalali date and Tehran time"})
+
+
+class AuditExportEvent(Schema):
+    position = fields.Integer()
+    version = fields.Integer()
+    event_id = fields.UUID()
+    type = fields.String()
+    schema_version = fields.Integer()
+    description_fa = fields.String(metadata={"description": "what changed, in Persian"})
+    description_en = fields.String(metadata={"description": "what changed, in English"})
+    actor_id = fields.String()
+    actor_role = fields.String()
+    correlation_id = fields.String()
+    origin = fields.String()
+    recorded_at = fields.Nested(AuditMoment)
+    data = fields.Dict()
+    chain_seq = fields.Integer(allow_none=True, metadata={"description": "null until sealed"})
+    chain_hash = fields.String(allow_none=True, metadata={"description": "sha256, hex"})
+    chain_status = fields.String(metadata={"description": "ok, unsealed or mismatch"})
+
+
+class AuditChainSummary(Schema):
+    algorithm = fields.String()
+    intact = fields.Boolean(metadata={"description": "no event's stored hash mismatches"})
+    sealed = fields.Integer()
+    unsealed = fields.Integer()
+    mismatched_positions = fields.List(fields.Integer())
+
+
+class AuditExportTicket(Schema):
+    ticket_id = fields.UUID()
+    number = fields.String()
+    number_display = fields.String()
+    department = fields.String()
+
+
+class AuditExportActor(Schema):
+    actor_id = fields.String()
+    role = fields.String()
+
+
+class AuditExport(Schema):
+    format = fields.String(metadata={"example": "pasokh-audit-trail-v1"})
+    ticket = fields.Nested(AuditExportTicket)
+    generated_at = fields.Nested(AuditMoment)
+    generated_by = fields.Nested(AuditExportActor)
+    chain = fields.Nested(AuditChainSummary)
+    events = fields.List(fields.Nested(AuditExportEvent))
+
+
 class Attachment(Schema):
     attachment_id = fields.UUID()
     name = fields.String()

@@ -136,3 +136,11 @@ class RateBody(CommandBody):
 
 class UploadBody(StrictSchema):
     """Only files (multipart field ``attachments``)."""
+
+
+class AuditExportQuery(StrictSchema):
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(("json", "html")),
+        metadata=describe("json: the document; html: a printable Persian page (RTL)"),
+    )

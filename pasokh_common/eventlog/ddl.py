@@ -75,3 +75,46 @@ def quote_identifier(identifier: str) -> str:
 
 def event_log_ddl(schema: str) -> str:
     return EVENT_LOG_TEMPLATE.replace("{schema}", quote_identifier(schema))
+
+
+EVENT_CHAIN_TEMPLATE = """\
+-- The hash chain (docs/event-log.md, "The hash chain"): a sealer seals rows after they
+-- commit, in committed (xid, position) order, each with chain_seq (1, 2, ...) and
+-- chain_hash = sha256(previous hash || the row's stored columns). NULL until sealed.
+ALTER TABLE {schema}.events
+    ADD COLUMN chain_seq bigint,
+    ADD COLUMN chain_hash bytea,
+    ADD CONSTRAINT events_chain_seq_unique UNIQUE (chain_seq),
+    ADD CONSTRAINT events_chain_seq_positive CHECK (chain_seq > 0),
+    ADD CONSTRAINT events_chain_sealed_whole CHECK ((chain_seq IS NULL) = (chain_hash IS NULL));
+-- What the sealer looks for: small, since rows leave it once sealed.
+CREATE INDEX events_unsealed ON {schema}.events (xid, position) WHERE chain_seq IS NULL;
+
+-- Still append-only: the one UPDATE allowed sets chain_seq and chain_hash, from NULL,
+-- once, with every other column unchanged (compared as stored, to the last digit).
+CREATE FUNCTION {schema}.allow_only_sealing() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.chain_seq IS NULL AND OLD.chain_hash IS NULL
+       AND NEW.chain_seq IS NOT NULL AND NEW.chain_hash IS NOT NULL
+       AND (to_jsonb(NEW) - 'chain_seq' - 'chain_hash')::text
+           = (to_jsonb(OLD) - 'chain_seq' - 'chain_hash')::text
+    THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '{schema}.events is append-only: UPDATE may only seal a row once'
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+DROP TRIGGER events_no_update_delete ON {schema}.events;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON {schema}.events
+    FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_event_change();
+CREATE TRIGGER events_only_sealing BEFORE UPDATE ON {schema}.events
+    FOR EACH ROW EXECUTE FUNCTION {schema}.allow_only_sealing();
+GRANT UPDATE (chain_seq, chain_hash) ON {schema}.events TO {app_role};
+"""
+
+
+def event_chain_ddl(schema: str) -> str:
+    """The chain columns, the sealing-only UPDATE rule and its grant, for ``schema``."""
+    return EVENT_CHAIN_TEMPLATE.replace("{schema}", quote_identifier(schema))

@@ -3,7 +3,11 @@
 
 Environment (see docs/relay.md), with <SERVICE> the service's name in capitals:
 <SERVICE>_DATABASE_URL, AMQP_URI, RELAY_BATCH_SIZE, RELAY_NAME (default: the service),
-RELAY_IDLE_SLEEP, <SERVICE>_RELAY_METRICS_PORT (0 = no endpoint), LOG_LEVEL.
+RELAY_IDLE_SLEEP, <SERVICE>_RELAY_METRICS_PORT (0 = no endpoint), LOG_LEVEL,
+CHAIN_SEAL_BATCH_SIZE, CHAIN_SEAL_IDLE_SLEEP.
+
+Beside the relay, a second thread runs the hash-chain sealer of the same log
+(``sealer.py``, docs/event-log.md): it needs the same database and nothing else.
 
 The relay loop runs in a worker thread and the main thread only waits for it: a
 signal handler that sets a ``threading.Event`` while the *same* thread is inside
@@ -23,6 +27,7 @@ import threading
 
 import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.relay import Relay
+from pasokh_common.eventlog.sealer import Sealer
 from pasokh_common.logs import configure_logging
 from pasokh_common.metrics import READINESS, broker_check, database_check, start_metrics_server
 from pasokh_common.settings import (
@@ -66,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     prefix = args.service.upper()
     configure_logging(f"{args.service}-relay", env_str("LOG_LEVEL", "INFO"))
     relay = relay_from_env(args.service)
+    sealer = Sealer(
+        relay.database_url,
+        schema=args.service,
+        batch_size=env_int("CHAIN_SEAL_BATCH_SIZE", 500),
+        idle_sleep=env_float("CHAIN_SEAL_IDLE_SLEEP", 0.5),
+    )
     metrics_port = (
         args.metrics_port
         if args.metrics_port is not None
@@ -89,11 +100,14 @@ def main(argv: list[str] | None = None) -> int:
         log.info("stopping after the batch in flight", extra={"signal": signum})
         READINESS.set_not_ready()
         relay.stop()
+        sealer.stop()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     worker = threading.Thread(target=work, name="relay", daemon=True)
     worker.start()
+    sealing = threading.Thread(target=sealer.run, name="sealer", daemon=True)
+    sealing.start()
     READINESS.set_ready()  # a standby (not leading) relay is ready too: it is healthy
     log.info(
         "relay started",
@@ -105,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     while worker.is_alive():
         worker.join(0.5)
+    sealer.stop()
+    sealing.join(10)
     return 1 if failure else 0
 
 

@@ -148,6 +148,13 @@ class TicketsService:
 
     @command
     @domain_errors
+    def export_audit_trail(
+        self, actor: dict, ticket_id: str, output: str = "json"
+    ) -> dict[str, Any]:
+        return self._queries.export_audit_trail(actor, ticket_id, output)
+
+    @command
+    @domain_errors
     def download_attachment(self, actor: dict, attachment_id: str) -> dict[str, Any]:
         return self._queries.download_attachment(actor, attachment_id)
 

@@ -39,6 +39,7 @@ REQUIRED_ROUTES = {
     ("POST", "/api/v1/tickets/{ticket_id}/merge"),
     ("GET", "/api/v1/tickets/by-number/{number}"),
     ("GET", "/api/v1/tickets/{ticket_id}/history"),
+    ("GET", "/api/v1/tickets/{ticket_id}/audit-trail/export"),
     ("GET", "/api/v1/departments"),
     ("POST", "/api/v1/departments"),
     ("POST", "/api/v1/agents"),
@@ -73,6 +74,13 @@ def test_every_required_and_declared_route_is_documented(document):
     assert listed >= REQUIRED_ROUTES
     assert {(r.method, openapi_path(r.path)[0]) for r in ROUTES} <= listed
     assert len({r.name for r in ROUTES}) == len(ROUTES)  # operation ids are unique
+
+
+def test_the_audit_export_answers_json_or_a_page_by_its_format_query(document):
+    operation = document["paths"]["/api/v1/tickets/{ticket_id}/audit-trail/export"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/html"}
+    assert [p["name"] for p in operation["parameters"] if p["in"] == "query"] == ["format"]
+    assert operation["x-access"] == "staff"
 
 
 def test_every_reference_resolves(document):

@@ -1,0 +1,3 @@
+-- The tamper-evident hash chain over the event log: chain_seq/chain_hash columns, the
+-- sealing-only UPDATE rule (pasokh_common/eventlog/ddl.py; docs/event-log.md).
+-- pasokh:include event_chain
