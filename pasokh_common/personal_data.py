@@ -155,12 +155,17 @@ class PostgresKeyStore:
 
     def key_for_subject(self, conn: psycopg.Connection, subject_id: str) -> DataKey:
         """The subject's key, made on first use. Concurrent first uses agree on one
-        key (the unique subject id; the loser reads the winner's row)."""
+        key (the unique subject id; the loser reads the winner's row). Only a first
+        use writes: an append that seals under an existing key stays read-then-insert
+        (the log's ordering invariant, pasokh_common.eventlog.store)."""
         cached = self._cached(self._by_subject, subject_id)
         if cached is not None:
             return cached
-        conn.execute(self._sql_create, (str(uuid.uuid4()), subject_id, new_data_key()))
-        row = _row(conn.execute(self._sql_by_subject, (subject_id,)).fetchone())
+        row = conn.execute(self._sql_by_subject, (subject_id,)).fetchone()
+        if row is None:
+            conn.execute(self._sql_create, (str(uuid.uuid4()), subject_id, new_data_key()))
+            row = conn.execute(self._sql_by_subject, (subject_id,)).fetchone()
+        row = _row(row)
         key = DataKey(row["key_id"], _bytes(row["data_key"]))
         self._remember(subject_id, key)
         return key
