@@ -94,3 +94,16 @@ class AdminRoutes(GatewayBase):
     def remove_from_department(self, call: Call, department_id: str, user_id: Any) -> Any:
         payload = {"user_id": str(user_id), "department_id": department_id[:100]}
         return self._rpc(self.identity.remove_from_department, call.token, payload)
+
+    @api(
+        "POST",
+        "/api/v1/admin/users/<uuid:user_id>/erase",
+        summary="Erase a user's personal data: the right to be forgotten (admin); repeating"
+        " it changes nothing",
+        access=Access.ADMIN,
+        tags=TAGS,
+        body=bodies.EmptyBody,
+        response=shapes.Erased,
+    )
+    def erase_user(self, call: Call, user_id: Any) -> Any:
+        return self._rpc(self.identity.erase_user, call.token, {"user_id": str(user_id)})

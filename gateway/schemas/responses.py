@@ -212,6 +212,14 @@ class Member(Schema):
     assigned_at = fields.DateTime()
 
 
+class Erased(Schema):
+    """``erased_now`` is false when the user had already been erased (nothing changed)."""
+
+    user_id = fields.String()
+    erased_at = fields.DateTime()
+    erased_now = fields.Boolean()
+
+
 class Done(Schema):
     """Answers such as ``{"logged_out": true}``."""
 

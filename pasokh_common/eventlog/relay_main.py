@@ -28,6 +28,7 @@ import threading
 import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.relay import Relay
 from pasokh_common.eventlog.sealer import Sealer
+from pasokh_common.eventlog.store import Decoder, EventStore
 from pasokh_common.logs import configure_logging
 from pasokh_common.metrics import READINESS, broker_check, database_check, start_metrics_server
 from pasokh_common.settings import (
@@ -45,7 +46,7 @@ def relay_from_env(service: str = "tickets") -> Relay:
     """One relay per event-sourced service: its log lives in the schema named after it
     and is published to ``<service>.events``."""
     prefix = service.upper()
-    return Relay(
+    relay = Relay(
         database_url=env_str(f"{prefix}_DATABASE_URL", DEFAULT_DATABASE_URL),
         amqp_uri=env_str("AMQP_URI", DEFAULT_AMQP_URI),
         schema=service,
@@ -54,6 +55,21 @@ def relay_from_env(service: str = "tickets") -> Relay:
         batch_size=env_int("RELAY_BATCH_SIZE", 500),
         idle_sleep=env_float("RELAY_IDLE_SLEEP", 0.05),
     )
+    decoder = event_decoder(service)
+    if decoder is not None:
+        relay.store = EventStore(service, decoder=decoder)
+    return relay
+
+
+def event_decoder(service: str) -> Decoder | None:
+    """What subscribers must see instead of the stored rows: tickets seals personal
+    fields in its log (docs/privacy.md) and publishes them opened, so the public
+    contract (a ticket's body is a string) holds; erased ones read as placeholder."""
+    if service == "tickets":
+        from services.tickets.privacy import CODEC
+
+        return CODEC.decode
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

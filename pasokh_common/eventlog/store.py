@@ -12,7 +12,7 @@ stream always carries a larger xid than the earlier version it was decided on.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pasokh_common  # noqa: F401
@@ -21,6 +21,10 @@ from pasokh_common.eventlog.records import EventMetadata, LogCursor, NewEvent, R
 import psycopg
 from psycopg import errors, sql
 from psycopg.types.json import Jsonb
+
+# Turns stored data into what readers see (e.g. opens encrypted personal fields,
+# pasokh_common.personal_data); given the connection the rows were read on.
+Decoder = Callable[[psycopg.Connection, Sequence[RecordedEvent]], list[RecordedEvent]]
 
 
 class ConcurrencyConflict(Exception):
@@ -53,8 +57,13 @@ def _field(row: Any, name: str, index: int) -> Any:
 
 
 class EventStore:
-    def __init__(self, schema: str) -> None:
+    """``decoder`` (optional) is applied to what ``load``, ``read_committed`` and
+    ``read_all`` return; ``raw()`` is the same store without it, for readers that
+    need the rows exactly as stored (checksums, the hash chain)."""
+
+    def __init__(self, schema: str, decoder: Decoder | None = None) -> None:
         self.schema = schema
+        self.decoder = decoder
         events = sql.Identifier(schema, "events").as_string(None)
         results = sql.Identifier(schema, "command_results").as_string(None)
         # Built once: composing SQL per call was a measurable share of an append.
@@ -82,6 +91,15 @@ class EventStore:
             f"INSERT INTO {results} (idempotency_key, command, stream_id, result)"
             " VALUES (%s, %s, %s, %s)"
         )
+
+    def raw(self) -> EventStore:
+        """This store without the decoder: rows exactly as stored."""
+        return self if self.decoder is None else EventStore(self.schema)
+
+    def _decoded(self, conn: psycopg.Connection, records: list[RecordedEvent]):
+        if self.decoder is None or not records:
+            return records
+        return self.decoder(conn, records)
 
     def _append_sql(self, count: int) -> str:
         """One statement for the whole append (so it is atomic even in autocommit),
@@ -178,7 +196,8 @@ class EventStore:
         query = self._sql_load if with_metadata else self._sql_load_for_decision
         with conn.cursor() as cur:
             cur.execute(query, (stream_id, after_version))
-            return [_to_record(row) for row in cur.fetchall()]
+            records = [_to_record(row) for row in cur.fetchall()]
+        return self._decoded(conn, records)
 
     def read_committed(
         self, conn: psycopg.Connection, after: LogCursor, limit: int = 500
@@ -192,13 +211,15 @@ class EventStore:
         """
         with conn.cursor() as cur:
             cur.execute(self._sql_read_committed, (str(after.xid), after.position, limit))
-            return [_to_record(row) for row in cur.fetchall()]
+            records = [_to_record(row) for row in cur.fetchall()]
+        return self._decoded(conn, records)
 
     def read_all(self, conn: psycopg.Connection, after_position: int = 0, limit: int = 1000):
         """Every committed event in position order, for rebuilding read models offline."""
         with conn.cursor() as cur:
             cur.execute(self._sql_read_all, (after_position, limit))
-            return [_to_record(row) for row in cur.fetchall()]
+            records = [_to_record(row) for row in cur.fetchall()]
+        return self._decoded(conn, records)
 
     def head_position(self, conn: psycopg.Connection) -> int:
         row = conn.execute(self._sql_head).fetchone()

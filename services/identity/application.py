@@ -16,6 +16,7 @@ from services.identity.accounts import Accounts
 from services.identity.config import IdentityConfig
 from services.identity.context import Clock, CodeSender, Dependencies, utc_now
 from services.identity.directory import Directory
+from services.identity.erasure import Erasure
 from services.identity.passwords import Passwords
 from services.identity.sessions import Sessions
 from services.identity.staff import Staff
@@ -52,6 +53,7 @@ class IdentityApplication:
         self.accounts = Accounts(self.deps, self.codes, self.sessions)
         self.staff = Staff(self.deps, self.sessions)
         self.directory = Directory(self.deps, self.sessions)
+        self.erasure = Erasure(self.deps, self.sessions)
 
     def purge(self) -> dict[str, int]:
         """Delete records no rule reads any more (run hourly by the service)."""

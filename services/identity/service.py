@@ -187,6 +187,12 @@ class IdentityService:
     def remove_from_department(self, token: str, payload: dict) -> dict[str, Any]:
         return self._app.staff.remove_from_department(token, payload, self.context)
 
+    @command
+    @domain_errors
+    def erase_user(self, token: str, payload: dict) -> dict[str, Any]:
+        """Right to be forgotten (docs/privacy.md): admin only; records UserErased."""
+        return self._app.erasure.erase_user(token, payload, self.context)
+
     # -- housekeeping ----------------------------------------------------------------
 
     @timer(interval=3600)

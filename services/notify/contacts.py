@@ -58,6 +58,11 @@ class ContactCache:
                 return None
             return entry[1]
 
+    def forget(self, user_id: str) -> None:
+        """Drop the user's number at once (the user was erased)."""
+        with self._lock:
+            self._entries.pop(user_id, None)
+
     def put(self, user_id: str, contact: Contact) -> None:
         if self.ttl <= 0:
             return

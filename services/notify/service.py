@@ -33,6 +33,7 @@ from services.notify.contacts import ContactCache, IdentityContacts
 from services.notify.context import Dependencies, green_concurrently
 from services.notify.delivery import poll_deliveries
 from services.notify.dispatcher import Dispatcher
+from services.notify.erasure import erase_user
 from services.notify.intake import Intake
 from services.notify.metrics import export_zeros
 from services.notify.poller import poll
@@ -171,6 +172,13 @@ class NotifyService:
     @idempotent_event_handler("identity", "AgentRemovedFromDepartment")
     def on_member_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).member_removed(tx, event)
+
+    @idempotent_event_handler("identity", "UserErased")
+    def on_user_erased(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        """Right to be forgotten: mask the user's numbers and texts (docs/privacy.md)."""
+        user_id = str(event.data["user_id"])
+        self.runtime.cache.forget(user_id)
+        erase_user(tx, user_id)
 
     # -- sending -----------------------------------------------------------------------
 

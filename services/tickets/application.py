@@ -50,10 +50,13 @@ from services.tickets.domain import (
 from services.tickets.domain.errors import AttachmentTooLarge
 from services.tickets.domain.numbers import ticket_number_for
 from services.tickets.membership import narrow_to_membership
+from services.tickets.privacy import CODEC, append_sealed, customer_of
 
 log = logging.getLogger(__name__)
 
-STORE = EventStore("tickets")
+# Reads open the sealed personal fields (services/tickets/privacy.py); STORE.raw()
+# gives the rows exactly as stored.
+STORE = EventStore("tickets", decoder=CODEC.decode)
 
 TICKETS_OPENED = Counter(
     "pasokh_tickets_opened_total", "Tickets opened", ["department", "priority"]
@@ -197,12 +200,14 @@ class TicketCommands:
                 by_stream.setdefault(stream_id, []).append(event)
             for stream_id, events in by_stream.items():
                 base = version if stream_id == ticket_id else len(STORE.load(conn, stream_id))
-                recorded = STORE.append(
+                recorded = append_sealed(
+                    STORE,
                     conn,
                     stream_id,
                     base,
                     [to_new_event(e) for e in events],
                     context.metadata(actor.id, actor.role.value),
+                    customer_of(conn, ticket, stream_id, events),
                 )
                 for event in recorded:
                     projections.project(conn, event)

@@ -20,6 +20,7 @@ from nameko.timer import timer
 from services.tickets.application import TicketCommands
 from services.tickets.membership import record_assignment, record_removal
 from services.tickets.open_tickets_gauge import OpenTicketsGauge
+from services.tickets.privacy import erase_customer
 from services.tickets.queries import TicketQueries
 from services.tickets.sla_deadlines import record_targets
 
@@ -52,6 +53,11 @@ class TicketsService:
     @idempotent_event_handler("identity", "AgentRemovedFromDepartment")
     def on_agent_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_removal(tx, event.data)
+
+    @idempotent_event_handler("identity", "UserErased")
+    def on_user_erased(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        """Right to be forgotten: destroy the customer's key, scrub the copies."""
+        erase_customer(tx, event.data["user_id"])
 
     @idempotent_event_handler("sla", "SlaTargetsSet")
     def on_sla_targets_set(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:

@@ -5,9 +5,12 @@ console outbox, and ask sla over RPC what the gateway does not show yet."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
+from kombu import Connection, Exchange, Queue
 
 from tests.e2e.stack import Stack, running_stack
 from tests.integration.gateway.client import Person, bootstrap_admin
@@ -29,3 +32,27 @@ def stack(run_id, pg_admin_url, backends, app_role, tmp_path_factory) -> Iterato
 def admin(stack: Stack) -> Person:
     """The first admin, made with the identity CLI as an operator would."""
     return bootstrap_admin(stack)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def published(stack):
+    """Every message the relay publishes on ``tickets.events`` (as another internal
+    system would receive them, by binding its own queue)."""
+    queue = Queue(
+        f"e2e-observer-{uuid.uuid4().hex[:6]}",
+        Exchange("tickets.events", type="topic", durable=True),
+        routing_key="#",
+        auto_delete=True,
+    )
+    with Connection(stack.amqp_uri) as conn:
+        queue(conn.channel()).declare()
+        received: list[dict] = []
+
+        def drain() -> list[dict]:
+            while (message := queue(conn.default_channel).get(no_ack=True)) is not None:
+                received.append(
+                    {"type": message.delivery_info["routing_key"], **json.loads(message.body)}
+                )
+            return received
+
+        yield drain

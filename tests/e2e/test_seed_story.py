@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import jdatetime
 import pytest
-from kombu import Connection, Exchange, Queue
 
 from tests.e2e.people import register, register_customer, verify
 from tests.integration.gateway.client import (
@@ -31,30 +29,6 @@ DAY = 24 * 3600
 def step(name: str) -> dict[str, str]:
     """A request id per step, to find each step again in the audit trail."""
     return {"X-Request-ID": f"story-{name}-{uuid.uuid4().hex[:8]}"}
-
-
-@pytest.fixture
-def published(stack):
-    """Every message the relay publishes on ``tickets.events`` (as another internal
-    system would receive them, by binding its own queue)."""
-    queue = Queue(
-        f"e2e-observer-{uuid.uuid4().hex[:6]}",
-        Exchange("tickets.events", type="topic", durable=True),
-        routing_key="#",
-        auto_delete=True,
-    )
-    with Connection(stack.amqp_uri) as conn:
-        queue(conn.channel()).declare()
-        received: list[dict] = []
-
-        def drain() -> list[dict]:
-            while (message := queue(conn.default_channel).get(no_ack=True)) is not None:
-                received.append(
-                    {"type": message.delivery_info["routing_key"], **json.loads(message.body)}
-                )
-            return received
-
-        yield drain
 
 
 def sla_targets(stack, ticket_id: str, until) -> dict[tuple[str, int], dict]:

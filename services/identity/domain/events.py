@@ -160,6 +160,22 @@ class AgentRemovedFromDepartment(IdentityEvent):
         return user_stream(self.user_id)
 
 
+@dataclass(frozen=True)
+class UserErased(IdentityEvent):
+    """The person asked to be forgotten and an admin erased the account: identity has
+    dropped its phone, name, username and password (the row and id stay). Every
+    subscriber must now delete or mask what it keeps about this user, including the
+    texts it received in earlier events (docs/privacy.md)."""
+
+    TYPE: ClassVar[str] = "UserErased"
+    user_id: str
+    erased_at: datetime
+
+    @property
+    def stream_id(self) -> str:
+        return user_stream(self.user_id)
+
+
 ALL_EVENT_CLASSES: tuple[type[IdentityEvent], ...] = (
     OrganisationRegistered,
     UserRegistered,
@@ -169,4 +185,5 @@ ALL_EVENT_CLASSES: tuple[type[IdentityEvent], ...] = (
     AgentCreated,
     AgentAssignedToDepartment,
     AgentRemovedFromDepartment,
+    UserErased,
 )

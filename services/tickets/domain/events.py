@@ -38,6 +38,10 @@ class DomainEvent:
 
     TYPE: ClassVar[str]
     SCHEMA_VERSION: ClassVar[int] = 1
+    # Free text a person wrote about the customer's matter: stored encrypted under the
+    # customer's key and erasable by destroying it (docs/privacy.md). Ids, numbers,
+    # roles, departments and times are not listed: they keep statistics working.
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ()
     ticket_id: str
 
     def __post_init__(self) -> None:
@@ -145,6 +149,7 @@ class TicketOpened(DomainEvent):
 
     TYPE: ClassVar[str] = "TicketOpened"
     SCHEMA_VERSION: ClassVar[int] = 1
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("subject", "body")
 
     ticket_id: str
     number: str
@@ -188,6 +193,7 @@ class TicketReleased(DomainEvent):
 class ReplyPosted(DomainEvent):
     TYPE: ClassVar[str] = "ReplyPosted"
     SCHEMA_VERSION: ClassVar[int] = 1
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("body",)
 
     ticket_id: str
     message_id: str
@@ -203,6 +209,7 @@ class InternalNotePosted(DomainEvent):
 
     TYPE: ClassVar[str] = "InternalNotePosted"
     SCHEMA_VERSION: ClassVar[int] = 1
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("body",)
 
     ticket_id: str
     message_id: str
@@ -216,6 +223,7 @@ class InternalNotePosted(DomainEvent):
 class AttachmentAdded(DomainEvent):
     TYPE: ClassVar[str] = "AttachmentAdded"
     SCHEMA_VERSION: ClassVar[int] = 1
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("name",)
 
     ticket_id: str
     message_id: str
@@ -231,6 +239,7 @@ class AttachmentAdded(DomainEvent):
 class TicketTransferred(DomainEvent):
     TYPE: ClassVar[str] = "TicketTransferred"
     SCHEMA_VERSION: ClassVar[int] = 1
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
 
     ticket_id: str
     from_department: str
@@ -256,6 +265,7 @@ class PriorityChanged(DomainEvent):
 class TicketClosed(DomainEvent):
     TYPE: ClassVar[str] = "TicketClosed"
     SCHEMA_VERSION: ClassVar[int] = 1
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
 
     ticket_id: str
     closed_by: str
@@ -294,6 +304,7 @@ class TicketMerged(DomainEvent):
 class SatisfactionRated(DomainEvent):
     TYPE: ClassVar[str] = "SatisfactionRated"
     SCHEMA_VERSION: ClassVar[int] = 1
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("comment",)
 
     ticket_id: str
     customer_id: str
@@ -382,6 +393,9 @@ class EventRegistry:
 
 
 REGISTRY = EventRegistry(ALL_EVENT_CLASSES)
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    cls.TYPE: cls.PERSONAL_FIELDS for cls in ALL_EVENT_CLASSES if cls.PERSONAL_FIELDS
+}
 EVENT_TYPES: dict[str, type[DomainEvent]] = REGISTRY.types
 
 

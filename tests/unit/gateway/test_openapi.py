@@ -56,6 +56,7 @@ REQUIRED_ROUTES = {
     ("DELETE", "/api/v1/sla/policies/{priority}/{department}"),
     ("GET", "/api/v1/admin/dead-letters"),
     ("POST", "/api/v1/admin/dead-letters/replay"),
+    ("POST", "/api/v1/admin/users/{user_id}/erase"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
