@@ -14,6 +14,7 @@ import pasokh_common  # noqa: F401
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
+from pasokh_common.replay_rpc import ReplayEntrypoints
 from pasokh_common.rpc import domain_errors
 from pasokh_common.rpc_metrics import EntrypointMetrics
 from pasokh_common.settings import env_float
@@ -49,7 +50,9 @@ class Runtime(DependencyProvider):
         return self
 
 
-class IdentityService:
+class IdentityService(ReplayEntrypoints):
+    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc)."""
+
     name = "identity"
 
     db = Database()

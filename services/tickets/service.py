@@ -9,6 +9,7 @@ from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
+from pasokh_common.replay_rpc import ReplayEntrypoints
 from pasokh_common.rpc import domain_errors
 from pasokh_common.rpc_metrics import EntrypointMetrics
 
@@ -24,7 +25,9 @@ from services.tickets.sla_deadlines import record_targets
 command = rpc(expected_exceptions=ServiceError)
 
 
-class TicketsService:
+class TicketsService(ReplayEntrypoints):
+    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc)."""
+
     name = "tickets"
 
     db = Database()
