@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.errors import Conflict, NotFound, ValidationFailed, bilingual
+from pasokh_common.errors import Conflict, NotFound, bilingual
 from pasokh_common.eventlog.ddl import quote_identifier
 from pasokh_common.eventlog.topics import binding_key_problem, queue_name_problem
-from pasokh_common.validation import load
+from pasokh_common.validation import add_persian_prefixes, load
 
 import psycopg
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
@@ -120,35 +120,20 @@ class ReplayRequestSchema(Schema):
             )
 
 
-_FA = {
-    "Not a queue": "نام صف مجاز نیست (حروف و ارقام لاتین و . _ : - ؛ بدون پیشوند یا پسوند رزرو).",
-    "Not a binding key": "کلید اتصال معتبر نیست (کلمه‌های جداشده با نقطه، * یا #).",
-    "Give from_position": "فقط یکی از from_position و from_time را بدهید.",
-    "Not a valid aware datetime.": "تاریخ و زمان با منطقهٔ زمانی (ISO 8601) لازم است.",
-}
+add_persian_prefixes(
+    {
+        "Not a queue a replay may fill": (
+            "نام صف مجاز نیست (حروف و ارقام لاتین و . _ : - ؛ بدون پیشوند یا پسوند رزرو)."
+        ),
+        "Not a binding key": "کلید اتصال معتبر نیست (کلمه‌های جداشده با نقطه، یا * یا #).",
+        "Give from_position or from_time": "فقط یکی از from_position و from_time را بدهید.",
+    }
+)
 
 
 def parse_request(payload: Any) -> dict[str, Any]:
     """Validate a replay request or raise ``ValidationFailed`` with bilingual fields."""
-    try:
-        return load(ReplayRequestSchema(), payload)
-    except ValidationFailed as failed:
-        failed.fields = _persian(failed.fields)
-        raise
-
-
-def _persian(messages: Any) -> Any:
-    """Our own messages get a Persian text too (``load`` knows only marshmallow's)."""
-    if isinstance(messages, dict) and set(messages) == {"fa", "en"}:
-        for prefix, persian in _FA.items():
-            if str(messages["en"]).startswith(prefix):
-                return bilingual(persian, messages["en"])
-        return messages
-    if isinstance(messages, dict):
-        return {key: _persian(value) for key, value in messages.items()}
-    if isinstance(messages, list):
-        return [_persian(m) for m in messages]
-    return messages
+    return load(ReplayRequestSchema(), payload)
 
 
 # -- the table ------------------------------------------------------------------------
