@@ -95,6 +95,7 @@ class Replayer:
         self.chunk_size = chunk_size
         self.jobs = ReplayJobs(schema)
         self._events = sql.Identifier(schema, "events")
+        self.enabled = True
         self._hold_off: dict[int, float] = {}
         self._remaining_at: dict[int, float] = {}
 
@@ -103,9 +104,19 @@ class Replayer:
     ) -> bool:
         """One chunk of every active job; True if any job moved (the relay then does
         not idle)."""
+        if not self.enabled:
+            return False
+        try:
+            active = self.jobs.active(conn)
+        except psycopg.errors.UndefinedTable:
+            # A relay newer than its schema (the replay_jobs migration not applied):
+            # live publishing must not depend on replays.
+            log.warning("no replay_jobs table: replays are off until the relay restarts")
+            self.enabled = False
+            return False
         moved = False
         now = time.monotonic()
-        for job in self.jobs.active(conn):
+        for job in active:
             if self._hold_off.get(job["job_id"], 0.0) > now:
                 continue
             moved |= self._advance_job(conn, publisher, job, relay_cursor)

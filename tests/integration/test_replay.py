@@ -515,3 +515,20 @@ def test_a_cancelled_replay_is_left_alone(tickets_db: dict):
         assert json.loads(again.stderr)["error"]["code"] == "replay_finished"
         # A cancelled job frees the queue for a new one.
         assert JOBS.create(conn, {"queue": queue}, "test")["state"] == "pending"
+
+
+def test_a_relay_without_the_replay_table_still_publishes(
+    tickets_db: dict, collector: Collector, start_relay
+):
+    """Replays must never stop live publishing, not even on a schema from before them."""
+    with connect(tickets_db["admin_url"]) as conn:
+        conn.execute("DROP TABLE tickets.replay_jobs")
+    relay = start_relay()
+    versions = {"ticket-n1": 0, "ticket-n2": 0}
+    for _ in range(3):
+        ids = append(tickets_db["url"], ["ticket-n1", "ticket-n2"], 3, versions)
+        collector.wait_for_ids(set(ids))
+    messages = [line.get("message") for line in relay.log_lines()]
+    assert messages.count("no replay_jobs table: replays are off until the relay restarts") == 1
+    assert "relay interrupted; starting over from the recorded position" not in messages
+    assert len(collector.messages) == 18

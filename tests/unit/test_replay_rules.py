@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pasokh_common  # noqa: F401
 from pasokh_common.errors import ValidationFailed
@@ -187,3 +188,29 @@ def test_a_job_reaches_the_relay_when_a_read_ends_at_or_past_its_position() -> N
     past = [event(1, 10), event(5, 20), event(4, 21)]
     assert chunk_outcome(past, 3, relay) == (past[:1], True)  # stopped at the relay
     assert chunk_outcome([], 3, relay) == ([], True)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "services.tickets.service:TicketsService",
+        "services.identity.service:IdentityService",
+        "services.sla.service:SlaService",
+        "services.notify.service:NotifyService",
+    ],
+)
+def test_every_service_with_a_log_offers_the_replay_rpc(spec: str) -> None:
+    import importlib
+
+    from nameko.containers import ServiceContainer
+
+    module, _, name = spec.partition(":")
+    service = getattr(importlib.import_module(module), name)
+    container = ServiceContainer(service, {"AMQP_URI": "memory://"})
+    names = {entrypoint.method_name for entrypoint in container.entrypoints}
+    assert {"start_replay", "replay_status", "cancel_replay"} <= names
+    migrations = Path(__file__).resolve().parents[2] / "services" / service.name / "migrations"
+    assert any(
+        "-- pasokh:include replay_jobs" in path.read_text(encoding="utf-8")
+        for path in migrations.glob("*.sql")
+    )
