@@ -532,3 +532,38 @@ def test_a_relay_without_the_replay_table_still_publishes(
     assert messages.count("no replay_jobs table: replays are off until the relay restarts") == 1
     assert "relay interrupted; starting over from the recorded position" not in messages
     assert len(collector.messages) == 18
+
+
+def test_the_plain_amqp_example_joins_by_replay(tickets_db: dict, amqp_uri: str, start_relay):
+    """docs/examples/plain_amqp_subscriber.py --replayed: declares its queue, does not
+    bind it, and gets the history then live events, each once, streams in order."""
+    url = tickets_db["url"]
+    streams = [f"ticket-e{i}" for i in range(5)]
+    versions = dict.fromkeys(streams, 0)
+    history = append(url, streams, 4, versions)
+    start_relay()
+    wait_until_published(url, None)
+    queue = new_queue()
+    example = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "docs" / "examples" / "plain_amqp_subscriber.py"),
+         "--uri", amqp_uri, "--queue", queue, "--replayed", "--max", "30"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        ready = example.stderr.readline()
+        assert ready.startswith("listening on"), ready
+        with connect(url) as conn:
+            JOBS.create(conn, {"queue": queue}, "test")
+        wait_for_state(url, queue, "live", None)
+        live = append(url, streams, 2, versions)
+        out, err = example.communicate(timeout=60)  # a safety net, not an assertion
+    finally:
+        if example.poll() is None:
+            example.kill()
+    assert example.returncode == 0, err
+    lines = [line.split() for line in out.splitlines()]
+    assert {fields[0] for fields in lines} == set(history) | set(live)
+    assert len(lines) == 30
+    for stream in streams:
+        seen = [int(fields[3][1:]) for fields in lines if fields[2] == stream]
+        assert seen == list(range(1, 7))
