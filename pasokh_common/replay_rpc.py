@@ -55,7 +55,11 @@ def _job_id(value: Any) -> int:
 
 
 class ReplayEntrypoints:
-    """``start_replay``, ``replay_status`` and ``cancel_replay`` on the service's log."""
+    """``start_replay``, ``replay_status`` and ``cancel_replay`` on the service's log.
+
+    The first argument says who calls: the actor dict the gateway vouches for, as
+    tickets, sla and notify take it. identity overrides ``_replay_caller`` to take an
+    access token instead, as all its protected RPCs do."""
 
     name: str
     db: Any
@@ -64,20 +68,24 @@ class ReplayEntrypoints:
     def _replay_jobs(self) -> ReplayJobs:
         return ReplayJobs(self.name)
 
+    def _replay_caller(self, caller: Any) -> str:
+        """The id of the admin asking (kept on the job), or a refusal."""
+        return require_admin(caller)
+
     @replay_rpc
     @domain_errors
-    def start_replay(self, actor: dict, payload: dict) -> dict[str, Any]:
+    def start_replay(self, actor: Any, payload: dict) -> dict[str, Any]:
         """Ask the relay to copy the log into ``payload['queue']`` (see ReplayRequestSchema)."""
-        requested_by = require_admin(actor)
+        requested_by = self._replay_caller(actor)
         request = parse_request(payload)
         with self.db.connection() as conn:
             return describe(self._replay_jobs.create(conn, request, f"admin:{requested_by}"))
 
     @replay_rpc
     @domain_errors
-    def replay_status(self, actor: dict, job_id: int | None = None) -> dict[str, Any]:
+    def replay_status(self, actor: Any, job_id: int | None = None) -> dict[str, Any]:
         """One job, or the latest 100 jobs as ``{"jobs": [...]}``."""
-        require_admin(actor)
+        self._replay_caller(actor)
         with self.db.connection() as conn:
             if job_id is not None:
                 return describe(self._replay_jobs.get(conn, _job_id(job_id)))
@@ -85,8 +93,8 @@ class ReplayEntrypoints:
 
     @replay_rpc
     @domain_errors
-    def cancel_replay(self, actor: dict, job_id: int) -> dict[str, Any]:
+    def cancel_replay(self, actor: Any, job_id: int) -> dict[str, Any]:
         """Stop a job that is not live yet; what was replayed stays in the queue."""
-        require_admin(actor)
+        self._replay_caller(actor)
         with self.db.connection() as conn:
             return describe(self._replay_jobs.cancel(conn, _job_id(job_id)))

@@ -27,6 +27,7 @@ from nameko.timer import timer
 from services.identity.application import IdentityApplication
 from services.identity.config import IdentityConfig
 from services.identity.context import client_address_of
+from services.identity.domain.roles import require_admin
 from services.identity.notify import NotifyCodeSender
 from services.identity.passwords import Passwords
 from services.identity.tokens import TokenIssuer
@@ -51,7 +52,8 @@ class Runtime(DependencyProvider):
 
 
 class IdentityService(ReplayEntrypoints):
-    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc)."""
+    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc),
+    which take an admin's access token like every protected identity RPC."""
 
     name = "identity"
 
@@ -60,6 +62,12 @@ class IdentityService(ReplayEntrypoints):
     notify = RpcProxy("notify", expiration=NOTIFY_TIMEOUT)
     context = CallContextProvider()
     metrics = EntrypointMetrics()
+
+    def _replay_caller(self, caller: Any) -> str:
+        """identity is the authority on its tokens: an access token, not an actor dict."""
+        admin = self._app.sessions.authenticate(caller)
+        require_admin(admin.role)
+        return admin.user_id
 
     @property
     def _app(self) -> IdentityApplication:

@@ -70,3 +70,19 @@ def test_replay_requests_refused(stack: Stack, admin: Person):
     assert error_of(admin.api.get(f"{REPLAYS}/x1"), 400)["fields"]["job_id"]
     assert error_of(admin.api.get(f"{REPLAYS}/999999"), 404)["code"] == "replay_not_found"
     assert not [j for j in ok(admin.api.get(REPLAYS))["jobs"] if j["queue"] == "gwtest-bad"]
+
+
+def test_identity_replays_take_the_admins_token(stack: Stack, admin: Person, queue: str):
+    """identity checks the access token itself (the gateway passes it through)."""
+    path = "/api/v1/admin/replays/identity"
+    job = ok(admin.api.post(path, {"queue": queue, "binding_keys": ["*"]}), 201)
+    assert job["requested_by"] == f"admin:{admin.id}"
+
+    def live() -> bool:
+        return ok(admin.api.get(f"{path}/{job['job_id']}"))["state"] == "live"
+
+    assert wait_until(live, timeout=30, interval=0.2)
+    with Connection(stack.amqp_uri) as conn:
+        channel = conn.channel()
+        # The identity log has at least the admin's own account events.
+        assert channel.queue_declare(queue, passive=True).message_count > 0
