@@ -12,6 +12,7 @@ from gateway.routes.admin import AdminRoutes
 from gateway.routes.auth import AccountRoutes, AuthRoutes
 from gateway.routes.dead_letters import DeadLetterRoutes
 from gateway.routes.ops import OpsRoutes
+from gateway.routes.replays import ReplayRoutes
 from gateway.routes.sla import SlaRoutes
 from gateway.routes.staff import StaffRoutes
 from gateway.routes.tickets import TicketRoutes
@@ -25,6 +26,7 @@ class GatewayService(
     AdminRoutes,
     SlaRoutes,
     DeadLetterRoutes,
+    ReplayRoutes,
     OpsRoutes,
 ):
     name = "gateway"

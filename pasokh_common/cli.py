@@ -4,12 +4,18 @@ pasokh migrate [SERVICE ...] [--create-app-role]
 pasokh tickets rebuild-read-models
 pasokh tickets export-audit TICKET --format json|html
 pasokh audit verify --service SERVICE [--from-seq N] [--to-seq M] [--json]
+pasokh events replay --service S --queue Q [--from-position N | --from-time ISO]
+                     [--binding-key K ...] [--wait]
+pasokh events replay-status [--service S] [--job ID]
+pasokh events replay-cancel --service S --job ID
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
 from pasokh_common import migrations
@@ -183,6 +189,122 @@ def format_chain_report(service: str, report) -> str:
     return "\n".join(lines)
 
 
+# -- replays (docs/integration.md, "Replay and catch-up") -------------------------------
+
+
+def _replay_connection(service: str):
+    import pasokh_common  # noqa: F401  (before psycopg)
+
+    import psycopg
+    from psycopg.rows import dict_row
+
+    settings = ServiceSettings.from_env(service, default_metrics_port=0)
+    return psycopg.connect(settings.database_url, autocommit=True, row_factory=dict_row)
+
+
+def _print_error(error) -> int:
+    print(json.dumps({"error": error.to_dict()}, ensure_ascii=False, indent=2), file=sys.stderr)
+    return 2
+
+
+def _progress(job: dict) -> str:
+    remaining = "?" if job["remaining"] is None else job["remaining"]
+    line = (
+        f"job {job['job_id']} {job['queue']}: {job['state']}, replayed {job['replayed']},"
+        f" scanned {job['scanned']}, remaining {remaining}, position {job['last_position']}"
+    )
+    return line + (f", error: {job['error']}" if job["error"] else "")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Write the request row; the service's relay leader does the replay."""
+    from pasokh_common.errors import PasokhError
+    from pasokh_common.eventlog.replay_jobs import FINISHED, ReplayJobs, describe, parse_request
+
+    payload: dict = {"queue": args.queue}
+    if args.from_position is not None:
+        payload["from_position"] = args.from_position
+    if args.from_time is not None:
+        payload["from_time"] = args.from_time
+    if args.binding_keys:
+        payload["binding_keys"] = args.binding_keys
+    jobs = ReplayJobs(MIGRATED_SERVICES[args.service])
+    try:
+        request = parse_request(payload)
+        with _replay_connection(args.service) as conn:
+            job = jobs.create(conn, request, "cli")
+            print(json.dumps(describe(job), ensure_ascii=False))
+            while args.wait and job["state"] not in FINISHED:
+                time.sleep(args.interval)
+                job = jobs.get(conn, job["job_id"])
+                print(_progress(job), flush=True)
+    except PasokhError as error:
+        return _print_error(error)
+    return 0 if job["state"] not in ("failed", "cancelled") else 1
+
+
+def cmd_replay_status(args: argparse.Namespace) -> int:
+    from pasokh_common.errors import PasokhError
+    from pasokh_common.eventlog.replay_jobs import ReplayJobs
+
+    services = [args.service] if args.service else sorted(MIGRATED_SERVICES)
+    try:
+        for service in services:
+            jobs = ReplayJobs(MIGRATED_SERVICES[service])
+            with _replay_connection(service) as conn:
+                found = [jobs.get(conn, args.job)] if args.job else jobs.list(conn)
+            for job in found:
+                print(f"{service}: {_progress(job)}")
+    except PasokhError as error:
+        return _print_error(error)
+    return 0
+
+
+def cmd_replay_cancel(args: argparse.Namespace) -> int:
+    from pasokh_common.errors import PasokhError
+    from pasokh_common.eventlog.replay_jobs import ReplayJobs
+
+    try:
+        with _replay_connection(args.service) as conn:
+            job = ReplayJobs(MIGRATED_SERVICES[args.service]).cancel(conn, args.job)
+    except PasokhError as error:
+        return _print_error(error)
+    print(f"{args.service}: {_progress(job)}")
+    return 0
+
+
+def _add_event_commands(sub) -> None:
+    events = sub.add_parser("events", help="replay an event log into a subscriber's queue")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    services = sorted(MIGRATED_SERVICES)
+    replay = events_sub.add_parser(
+        "replay",
+        help="copy a service's event history into QUEUE, then bind it for live events",
+    )
+    replay.add_argument("--service", required=True, choices=services)
+    replay.add_argument("--queue", required=True, help="the new subscriber's queue")
+    start = replay.add_mutually_exclusive_group()
+    start.add_argument("--from-position", type=int, help="events at this global position or later")
+    start.add_argument("--from-time", help="events recorded at this time or later (ISO 8601)")
+    replay.add_argument(
+        "--binding-key",
+        dest="binding_keys",
+        action="append",
+        help="topic binding key (event type, * or #); repeatable; default #",
+    )
+    replay.add_argument("--wait", action="store_true", help="print progress until it is live")
+    replay.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    replay.set_defaults(func=cmd_replay)
+    status = events_sub.add_parser("replay-status", help="list replay jobs and their progress")
+    status.add_argument("--service", choices=services)
+    status.add_argument("--job", type=int)
+    status.set_defaults(func=cmd_replay_status)
+    cancel = events_sub.add_parser("replay-cancel", help="stop a replay that is not live yet")
+    cancel.add_argument("--service", required=True, choices=services)
+    cancel.add_argument("--job", type=int, required=True)
+    cancel.set_defaults(func=cmd_replay_cancel)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pasokh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--to-seq", type=int, default=None, help="last chain_seq to check")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=cmd_audit_verify)
+
+    _add_event_commands(sub)
     return parser
 
 

@@ -28,11 +28,13 @@ def _includes() -> dict[str, Callable[[str], str]]:
     applied in each service's own schema."""
     from pasokh_common.consumer_sql import processed_events_ddl
     from pasokh_common.eventlog.ddl import event_chain_ddl, event_log_ddl
+    from pasokh_common.eventlog.replay_jobs import replay_jobs_ddl
 
     return {
         "event_log": event_log_ddl,
         "event_chain": event_chain_ddl,
         "processed_events": processed_events_ddl,
+        "replay_jobs": replay_jobs_ddl,
     }
 
 

@@ -21,7 +21,18 @@ _FA = {
     "Not a valid list.": "فهرست معتبر نیست.",
     "Invalid input type.": "نوع ورودی نامعتبر است.",
     "Not a valid datetime.": "تاریخ و زمان معتبر نیست.",
+    "Not a valid aware datetime.": "تاریخ و زمان با منطقهٔ زمانی (ISO 8601) لازم است.",
 }
+
+
+# Messages of our own validators whose end varies (it names the rule broken): the
+# Persian text for each fixed beginning. Modules add theirs with ``add_persian_prefixes``.
+_FA_PREFIXES: dict[str, str] = {}
+
+
+def add_persian_prefixes(translations: dict[str, str]) -> None:
+    """Register Persian texts for English field messages that start with each key."""
+    _FA_PREFIXES.update(translations)
 
 
 def _translate(messages: Any) -> Any:
@@ -36,6 +47,9 @@ def _translate(messages: Any) -> Any:
             return bilingual("طول متن مجاز نیست.", messages)
         if messages.startswith("Must be greater") or messages.startswith("Must be less"):
             return bilingual("مقدار خارج از محدوده است.", messages)
+        for prefix, persian in _FA_PREFIXES.items():
+            if messages.startswith(prefix):
+                return bilingual(persian, messages)
         return bilingual(_FA.get(messages, messages), messages)
     return messages
 

@@ -10,6 +10,9 @@ It shows everything another system needs, and nothing of Pasokh's code:
 - read the CloudEvents headers (``cloudEvents_id``, ``cloudEvents_type``, ...) and
   Pasokh's stream coordinates (``pasokh_stream_id``, ``pasokh_stream_version``) from
   the application headers, and the event's data from the JSON body;
+- a system that joins late asks Pasokh for a replay (``pasokh events replay --queue
+  billing.tickets``) and runs this with ``--replayed``: it declares its queue but does
+  not bind it, since Pasokh binds it once the history is in (docs/integration.md);
 - acknowledge only after the event is handled, and skip an event id already handled
   (delivery is at least once; a real system records handled ids in the same database
   transaction as its own change, not in memory as here).
@@ -68,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     channel.exchange_declare(args.exchange, "topic", durable=True, auto_delete=False)
     arguments = {"x-queue-type": "quorum"} if args.quorum else None
     channel.queue_declare(args.queue, durable=True, auto_delete=False, arguments=arguments)
-    for key in args.binding or ["#"]:
-        channel.queue_bind(args.queue, args.exchange, key)
+    if not args.replayed:  # a replayed queue is bound by Pasokh, at the handover
+        for key in args.binding or ["#"]:
+            channel.queue_bind(args.queue, args.exchange, key)
     channel.basic_qos(0, args.prefetch, False)
 
     seen: set[str] = set()
@@ -125,6 +129,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max", type=int, default=None, help="stop after N events")
     parser.add_argument("--prefetch", type=int, default=50)
     parser.add_argument("--quorum", action="store_true", help="declare a quorum queue")
+    parser.add_argument(
+        "--replayed",
+        action="store_true",
+        help="the queue is filled by a Pasokh replay: do not bind it (Pasokh does)",
+    )
     return parser.parse_args(argv)
 
 

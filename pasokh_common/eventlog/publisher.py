@@ -243,15 +243,18 @@ class ConfirmingPublisher:
 
     # -- publishing ----------------------------------------------------------------
 
-    def publish_batch(self, events: Sequence[RecordedEvent]) -> int:
+    def publish_batch(self, events: Sequence[RecordedEvent], to_queue: str | None = None) -> int:
         """Publish ``events`` in order; return once the broker confirmed them all.
 
+        ``to_queue`` sends them to that one queue through the default exchange (a
+        replay), with the same body and properties as on the topic exchange.
         Raises ``PublishNacked`` / ``ConfirmTimeout`` / a connection error otherwise;
         some messages may then have been delivered anyway, which is why consumers
         deduplicate by message id.
         """
         if not events:
             return 0
+        exchange = self.exchange if to_queue is None else ""
         try:
             self.connect()
             self._pending.clear()
@@ -262,8 +265,8 @@ class ConfirmingPublisher:
                     routing_key, body, properties = build_message(event, self.source)
                     self._channel.basic_publish(
                         amqp.Message(body, **properties),
-                        exchange=self.exchange,
-                        routing_key=routing_key,
+                        exchange=exchange,
+                        routing_key=routing_key if to_queue is None else to_queue,
                         mandatory=True,
                     )
                     self._published_tag += 1
@@ -276,6 +279,37 @@ class ConfirmingPublisher:
             self.abort()
             raise
         return len(events)
+
+    # -- topology for replays -----------------------------------------------------
+
+    def ensure_queue(self, queue: str) -> bool:
+        """Declare ``queue`` durable unless it exists (then it is kept exactly as it is,
+        whatever its arguments); True if it was created. On a channel of its own: a
+        passive declare of a missing queue closes its channel, and the confirm channel
+        must survive."""
+        self.connect()
+        channel = self._connection.channel()
+        try:
+            try:
+                channel.queue_declare(queue, passive=True)
+                return False
+            except amqp.exceptions.NotFound:
+                channel = self._connection.channel()
+                channel.queue_declare(queue, durable=True, exclusive=False, auto_delete=False)
+                return True
+        finally:
+            _close_channel(channel)
+
+    def bind_queue(self, queue: str, binding_keys: Sequence[str]) -> None:
+        """Bind ``queue`` to the exchange; returns after the broker's bind-ok, so every
+        message published after this call is routed by the new bindings."""
+        self.connect()
+        channel = self._connection.channel()
+        try:
+            for key in binding_keys:
+                channel.queue_bind(queue, exchange=self.exchange, routing_key=key)
+        finally:
+            _close_channel(channel)
 
     def _await_confirms(self) -> None:
         deadline = time.monotonic() + self.confirm_timeout
@@ -324,6 +358,14 @@ class ConfirmingPublisher:
                 "reason": str(exc),
             },
         )
+
+
+def _close_channel(channel: Any) -> None:
+    try:
+        if channel.is_open:
+            channel.close()
+    except Exception:
+        log.debug("closing a topology channel failed", exc_info=True)
 
 
 def _drop(connection: amqp.Connection) -> None:

@@ -7,7 +7,9 @@ Guarantees (docs/relay.md):
 - per-stream order: events are read in (xid, position) order below the oldest
   running transaction (``EventStore.read_committed``), and a stream's later version
   always has the larger xid, so each stream is published in version order;
-- duplicates after a crash are the same events again, with the same message id.
+- duplicates after a crash are the same events again, with the same message id;
+- replay jobs (``replayer.py``) fill a new subscriber's queue between live batches
+  and bind it at the relay's recorded position, so it continues live with no gap.
 
 Several replicas may run: a session advisory lock elects one leader. Everything
 the leader does (reading, recording the position) runs on the connection that holds
@@ -27,6 +29,7 @@ from typing import Any
 import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.publisher import ConfirmingPublisher, PublishFailed
 from pasokh_common.eventlog.records import LogCursor, RecordedEvent
+from pasokh_common.eventlog.replayer import Replayer
 from pasokh_common.eventlog.store import EventStore
 
 import amqp
@@ -135,6 +138,9 @@ class Relay:
             amqp_uri, exchange=f"{source}.events", source=source, confirm_timeout=confirm_timeout
         )
         self.lock_key = lock_key(schema, relay_name)
+        # Replays into new subscribers' queues (docs/integration.md), one chunk of
+        # each between live batches.
+        self.replayer = Replayer(self.store, schema, source, chunk_size=batch_size)
         self._stop = threading.Event()
         self._positions = sql.Identifier(schema, "relay_positions")
         self._events = sql.Identifier(schema, "events")
@@ -274,8 +280,11 @@ class Relay:
             if events:
                 cursor = self._publish_and_record(conn, events)
                 backoff.reset()
+            # Same thread, after the position is recorded and before the next live
+            # batch: a replay that reaches ``cursor`` binds its queue in between.
+            replayed = self.replayer.advance(conn, self.publisher, cursor)
             self._report_lag(conn, cursor, force=False, caught_up=not events)
-            if len(events) < self.batch_size:
+            if len(events) < self.batch_size and not replayed:
                 self._stop.wait(self.idle_sleep)
 
     def _publish_and_record(

@@ -14,6 +14,7 @@ import pasokh_common  # noqa: F401
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
+from pasokh_common.replay_rpc import ReplayEntrypoints
 from pasokh_common.rpc import domain_errors
 from pasokh_common.rpc_metrics import EntrypointMetrics
 from pasokh_common.settings import env_float
@@ -26,6 +27,7 @@ from nameko.timer import timer
 from services.identity.application import IdentityApplication
 from services.identity.config import IdentityConfig
 from services.identity.context import client_address_of
+from services.identity.domain.roles import require_admin
 from services.identity.notify import NotifyCodeSender
 from services.identity.passwords import Passwords
 from services.identity.tokens import TokenIssuer
@@ -49,7 +51,10 @@ class Runtime(DependencyProvider):
         return self
 
 
-class IdentityService:
+class IdentityService(ReplayEntrypoints):
+    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc),
+    which take an admin's access token like every protected identity RPC."""
+
     name = "identity"
 
     db = Database()
@@ -57,6 +62,12 @@ class IdentityService:
     notify = RpcProxy("notify", expiration=NOTIFY_TIMEOUT)
     context = CallContextProvider()
     metrics = EntrypointMetrics()
+
+    def _replay_caller(self, caller: Any) -> str:
+        """identity is the authority on its tokens: an access token, not an actor dict."""
+        admin = self._app.sessions.authenticate(caller)
+        require_admin(admin.role)
+        return admin.user_id
 
     @property
     def _app(self) -> IdentityApplication:

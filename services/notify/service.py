@@ -17,6 +17,7 @@ from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
+from pasokh_common.replay_rpc import ReplayEntrypoints
 from pasokh_common.rpc import domain_errors
 from pasokh_common.rpc_metrics import EntrypointMetrics
 from pasokh_common.settings import env_float
@@ -75,7 +76,9 @@ class Runtime(DependencyProvider):
         return self
 
 
-class NotifyService:
+class NotifyService(ReplayEntrypoints):
+    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc)."""
+
     name = "notify"
 
     db = Database()

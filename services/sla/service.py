@@ -21,6 +21,7 @@ from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
+from pasokh_common.replay_rpc import ReplayEntrypoints
 from pasokh_common.rpc import domain_errors
 from pasokh_common.rpc_metrics import EntrypointMetrics
 
@@ -69,7 +70,9 @@ class Runtime(DependencyProvider):
         return self
 
 
-class SlaService:
+class SlaService(ReplayEntrypoints):
+    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc)."""
+
     name = "sla"
 
     db = Database()

@@ -10,6 +10,7 @@ from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
+from pasokh_common.replay_rpc import ReplayEntrypoints
 from pasokh_common.rpc import domain_errors
 from pasokh_common.rpc_metrics import EntrypointMetrics
 
@@ -28,7 +29,9 @@ command = rpc(expected_exceptions=ServiceError)
 log = logging.getLogger(__name__)
 
 
-class TicketsService:
+class TicketsService(ReplayEntrypoints):
+    """Also ``start_replay``, ``replay_status``, ``cancel_replay`` (pasokh_common.replay_rpc)."""
+
     name = "tickets"
 
     db = Database()

@@ -1,0 +1,3 @@
+-- Replay jobs: history copied into a new subscriber's queue by the relay leader, which
+-- then binds the queue for live events (docs/integration.md, "Replay and catch-up").
+-- pasokh:include replay_jobs
