@@ -30,7 +30,7 @@ import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.publisher import ConfirmingPublisher, PublishFailed
 from pasokh_common.eventlog.records import LogCursor, RecordedEvent
 from pasokh_common.eventlog.replayer import Replayer
-from pasokh_common.eventlog.store import EventStore
+from pasokh_common.eventlog.store import Decoder, EventStore
 
 import amqp
 import psycopg
@@ -122,6 +122,7 @@ class Relay:
         idle_sleep: float = 0.05,
         lock_retry: float = 1.0,
         confirm_timeout: float = 30.0,
+        decoder: Decoder | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -133,7 +134,9 @@ class Relay:
         self.batch_size = batch_size
         self.idle_sleep = idle_sleep
         self.lock_retry = lock_retry
-        self.store = EventStore(schema)
+        # What subscribers see, live and replayed alike (tickets opens its sealed
+        # personal fields here: docs/privacy.md).
+        self.store = EventStore(schema, decoder=decoder)
         self.publisher = ConfirmingPublisher(
             amqp_uri, exchange=f"{source}.events", source=source, confirm_timeout=confirm_timeout
         )

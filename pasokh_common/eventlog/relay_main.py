@@ -28,7 +28,7 @@ import threading
 import pasokh_common  # noqa: F401
 from pasokh_common.eventlog.relay import Relay
 from pasokh_common.eventlog.sealer import Sealer
-from pasokh_common.eventlog.store import Decoder, EventStore
+from pasokh_common.eventlog.store import Decoder
 from pasokh_common.logs import configure_logging
 from pasokh_common.metrics import READINESS, broker_check, database_check, start_metrics_server
 from pasokh_common.settings import (
@@ -54,10 +54,8 @@ def relay_from_env(service: str = "tickets") -> Relay:
         relay_name=env_str("RELAY_NAME", service),
         batch_size=env_int("RELAY_BATCH_SIZE", 500),
         idle_sleep=env_float("RELAY_IDLE_SLEEP", 0.05),
+        decoder=event_decoder(service),
     )
-    decoder = event_decoder(service)
-    if decoder is not None:
-        relay.store = EventStore(service, decoder=decoder)
     return relay
 
 

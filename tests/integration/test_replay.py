@@ -567,3 +567,40 @@ def test_the_plain_amqp_example_joins_by_replay(tickets_db: dict, amqp_uri: str,
     for stream in streams:
         seen = [int(fields[3][1:]) for fields in lines if fields[2] == stream]
         assert seen == list(range(1, 7))
+
+
+def test_replayed_ticket_events_carry_the_opened_personal_fields_like_live_ones(
+    tickets_db: dict, tickets_pool, start_relay, readers
+):
+    """tickets stores personal fields sealed (docs/privacy.md); subscribers must get
+    the same opened text by replay as live, never the stored envelope."""
+    from services.tickets.application import TicketCommands
+
+    url = tickets_db["url"]
+    commands = TicketCommands(tickets_pool)
+    body = "متن شخصی مشتری برای بازپخش"
+    opened = commands.open_ticket(
+        {"id": "cust-replay", "role": "customer"},
+        {
+            "department": "technical",
+            "subject": "بازپخش رویدادها",
+            "priority": "normal",
+            "body": body,
+        },
+    )
+    with connect(url) as conn:
+        stored = conn.execute(
+            "SELECT data FROM tickets.events WHERE event_type = 'TicketOpened'"
+        ).fetchone()["data"]
+    assert body not in json.dumps(stored, ensure_ascii=False)
+
+    start_relay()
+    wait_until_published(url, None)
+    queue = new_queue()
+    assert cli(url, "replay", "--service", "tickets", "--queue", queue).returncode == 0
+    wait_for_state(url, queue, "live", None)
+    reader = readers(queue)
+    reader.read_all(log_ids(url))
+    [replayed] = [m for m in reader.messages if m.event_type == "TicketOpened"]
+    assert replayed.data["body"] == body
+    assert replayed.data["ticket_id"] == opened["ticket_id"]
