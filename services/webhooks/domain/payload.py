@@ -14,6 +14,11 @@ from typing import Any
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 PING_TYPE = "WebhookPing"
+EXTENSIONS = (
+    ("pasokh_stream_version", "pasokhstreamversion"),
+    ("pasokh_schema_version", "pasokhschemaversion"),
+    ("pasokh_correlation_id", "pasokhcorrelationid"),
+)
 
 
 def cloud_event(
@@ -38,5 +43,10 @@ def cloud_event(
     subject = headers.get("cloudEvents_subject")
     if subject:
         event["subject"] = str(subject)
+    # CloudEvents extension attributes (lowercase letters and digits only): what the
+    # bus carries in headers and a receiver needs to order and parse (integration.md).
+    for header, attribute in EXTENSIONS:
+        if headers.get(header) is not None:
+            event[attribute] = headers[header]
     event["data"] = data
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)

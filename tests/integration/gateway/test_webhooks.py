@@ -96,7 +96,9 @@ def test_an_opened_ticket_reaches_the_registered_endpoint(
     ticket = open_ticket(customer, department)
     assert wait_until(lambda: server.received(path), timeout=30)
     (request,) = server.received(path)
-    assert request.json()["data"]["ticket_id"] == ticket["ticket_id"]
+    event = request.json()
+    assert event["data"]["ticket_id"] == ticket["ticket_id"]
+    assert event["type"] == "TicketOpened" and event["pasokhstreamversion"] == 1
     assert verify(
         created["secret"], request.headers["x-pasokh-signature"],
         request.headers["x-pasokh-timestamp"], request.body, now=time.time(),

@@ -24,7 +24,13 @@ def test_cloud_event_carries_the_event_and_its_data():
         "TicketOpened",
         {"ticket_id": "t-1", "subject": "قطعی اینترنت"},
         NOW,
-        {"cloudEvents_time": "2026-11-25T09:59:00Z", "cloudEvents_subject": "ticket-t-1"},
+        {
+            "cloudEvents_time": "2026-11-25T09:59:00Z",
+            "cloudEvents_subject": "ticket-t-1",
+            "pasokh_stream_version": 3,
+            "pasokh_schema_version": 1,
+            "x-pasokh-attempt": 2,
+        },
     )
     event = json.loads(text)
     assert event == {
@@ -35,6 +41,8 @@ def test_cloud_event_carries_the_event_and_its_data():
         "time": "2026-11-25T09:59:00Z",
         "datacontenttype": "application/json",
         "subject": "ticket-t-1",
+        "pasokhstreamversion": 3,
+        "pasokhschemaversion": 1,
         "data": {"ticket_id": "t-1", "subject": "قطعی اینترنت"},
     }
     assert "قطعی" in text  # UTF-8, not \u escapes
