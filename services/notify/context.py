@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pasokh_common.db import ConnectionPool
 from pasokh_common.green import green_concurrently, one_by_one
@@ -25,14 +25,9 @@ from services.notify.supervisors import MembershipSupervisors, SupervisorDirecto
 
 __all__ = ["Dependencies", "green_concurrently", "one_by_one", "utc_now"]
 
-T = TypeVar("T")
-R = TypeVar("R")
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
 
 
 @dataclass
