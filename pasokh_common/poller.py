@@ -34,7 +34,8 @@ class Poller(Entrypoint):
 
     def stop(self) -> None:
         self.should_stop.send(True)
-        self.gt.wait()
+        if self.gt is not None:  # None: stopped before it started (a failed start)
+            self.gt.wait()
 
     def kill(self) -> None:
         if self.gt is not None:

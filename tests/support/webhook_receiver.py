@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,7 @@ class Scripted:
     status: int
     headers: dict[str, str]
     body: bytes
+    delay: float = 0.0  # seconds before answering (the request is recorded at once)
 
 
 class WebhookReceiver:
@@ -61,6 +63,8 @@ class WebhookReceiver:
                 reply = receiver._record(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
+                if reply.delay:
+                    time.sleep(reply.delay)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -93,6 +97,12 @@ class WebhookReceiver:
             self._scripts[path].extend(
                 [Scripted(status, headers or {}, b'{"error":"scripted"}')] * times
             )
+
+    def hold_next(self, path: str, seconds: float) -> None:
+        """Record the next request to ``path`` but answer only after ``seconds``: the
+        sender is caught between sending and recording."""
+        with self._lock:
+            self._scripts[path].append(Scripted(200, {}, b'{"ok":"late"}', seconds))
 
     def always(self, path: str, status: int, body: bytes = b"down for maintenance") -> None:
         with self._lock:

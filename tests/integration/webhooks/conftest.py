@@ -26,7 +26,13 @@ from psycopg.rows import dict_row
 
 from tests.integration.notify.conftest import publish, stop_all
 from tests.support import infra
-from tests.support.processes import free_port, http_get, spawn, wait_for_rpc_service
+from tests.support.processes import (
+    free_port,
+    http_get,
+    spawn,
+    wait_for_rpc_service,
+    wait_until,
+)
 from tests.support.webhook_receiver import WebhookReceiver
 
 ADMIN = {"id": "admin-1", "role": "admin"}
@@ -63,6 +69,26 @@ class WebhooksStack:
         self.processes[name] = process
         self.metrics_ports.append(port)
         wait_for_rpc_service(self.amqp_uri, "webhooks", process)
+
+        # Another replica may already consume the RPC queue: wait for this one's own
+        # readiness (set once its consumers and poll loop have started).
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}")
+            try:
+                return http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+            except OSError:
+                return False
+
+        assert wait_until(ready, timeout=60), f"{name} did not become ready"
+
+    def kill_all(self) -> None:
+        """SIGKILL every replica (no graceful stop: work in flight is abandoned)."""
+        for process in self.processes.values():
+            process.kill()
+            process.wait()
+        self.processes.clear()
+        self.metrics_ports.clear()
 
     @contextmanager
     def rpc(self) -> Iterator[Any]:

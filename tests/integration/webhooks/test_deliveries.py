@@ -18,6 +18,8 @@ from services.webhooks.domain.signing import verify
 from tests.integration.webhooks.conftest import ADMIN, WebhooksStack
 from tests.support.processes import wait_until
 
+CONSUMER = "webhooks.on_tickets_event"
+
 
 def new_path() -> str:
     return f"/hooks/{uuid.uuid4().hex[:10]}"
@@ -206,8 +208,13 @@ def test_the_same_message_twice_makes_one_delivery(stack: WebhooksStack):
     endpoint = stack.register(path, ["RepeatedEvent"])
     event_id = str(uuid.uuid4())
     data = ticket_event()
+    skipped = stack.metric("pasokh_consumer_duplicates_total", consumer=CONSUMER)
     stack.publish("tickets", "RepeatedEvent", data, event_id=event_id)
     stack.publish("tickets", "RepeatedEvent", data, event_id=event_id)
+    # The second copy was consumed, and skipped as already processed.
+    assert wait_until(
+        lambda: stack.metric("pasokh_consumer_duplicates_total", consumer=CONSUMER) > skipped
+    )
     # A later event, published after both copies, marks when the copies were handled
     # (one queue per exchange: in order).
     marker = stack.publish("tickets", "RepeatedEvent", ticket_event())
@@ -304,3 +311,23 @@ def test_admin_rules(stack: WebhooksStack):
         assert actions == ["disabled", "updated", "registered"]
         assert webhooks.delete_endpoint(ADMIN, endpoint_id)["deleted"]
         assert endpoint_id not in [e["endpoint_id"] for e in webhooks.list_endpoints(ADMIN)]
+
+
+# Last in the module: it kills both replicas and starts a new one.
+def test_a_sender_that_dies_mid_request_means_a_resend_not_a_loss(stack: WebhooksStack):
+    path = new_path()
+    endpoint = stack.register(path, ["InterruptedEvent"])
+    stack.receiver.hold_next(path, 20)
+    event_id = stack.publish("tickets", "InterruptedEvent", ticket_event())
+    assert wait_until(lambda: stack.receiver.received(path))
+    stack.kill_all()
+    stack.start_replica("webhooks-3")
+
+    (delivery,) = settled(stack, endpoint["endpoint_id"])
+    assert delivery["state"] == "delivered"
+    # Claimed twice (the lease of the dead sender ran out); the first answer was
+    # never recorded, so one attempt is logged.
+    assert delivery["attempts"] == 2 and len(delivery["attempt_log"]) == 1
+    requests = stack.receiver.received(path)
+    assert [r.headers["x-pasokh-event-id"] for r in requests] == [event_id, event_id]
+    assert requests[0].body == requests[1].body
