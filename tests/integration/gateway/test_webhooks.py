@@ -16,7 +16,6 @@ import pasokh_common  # noqa: F401  (before psycopg)
 from pasokh_common.consumer import declare_topology
 
 import pytest
-from kombu import Connection
 
 from services.webhooks.domain.signing import verify
 from services.webhooks.service import WebhooksService
@@ -64,12 +63,7 @@ def receiver(stack: Stack, pg_admin_url: str, run_id: str, app_role: str, tmp_pa
                 yield receiver, base_url
             finally:
                 stop(process)
-                # Bound to every event: left behind, they would collect the rest of the
-                # package's events for a consumer that is gone.
-                with Connection(stack.amqp_uri) as conn:
-                    channel = conn.channel()
-                    for name in queues:
-                        channel.queue_delete(name)
+                infra.delete_queues(stack.amqp_uri, queues)
     finally:
         receiver.stop()
 

@@ -9,7 +9,6 @@ their own event types or filters, so they never meet.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from tests.support import infra
 from tests.support.processes import (
     free_port,
     http_get,
+    metric_value,
     spawn,
     wait_for_rpc_service,
     wait_until,
@@ -113,14 +113,7 @@ class WebhooksStack:
         text = "\n".join(
             http_get(f"http://127.0.0.1:{port}/metrics")[1] for port in self.metrics_ports
         )
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-            if all(found.get(k) == v for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return metric_value(text, name, **labels)
 
 
 @pytest.fixture(scope="session")
