@@ -32,6 +32,7 @@ class WebhooksConfig:
     secret_grace_seconds: float = 86400.0
     response_excerpt_chars: int = 500
     max_response_bytes: int = 65536
+    retention_days: float = 30.0
 
     def __post_init__(self) -> None:
         if self.lease_seconds < 2 * self.timeout_seconds:
@@ -40,9 +41,10 @@ class WebhooksConfig:
             raise ConfigurationError(
                 "WEBHOOKS_LEASE_SECONDS must be at least twice WEBHOOKS_TIMEOUT_SECONDS"
             )
-        if self.concurrency < 1 or self.disable_after < 0:
+        if self.concurrency < 1 or self.disable_after < 0 or self.retention_days < 0:
             raise ConfigurationError(
-                "WEBHOOKS_CONCURRENCY must be >= 1 and WEBHOOKS_DISABLE_AFTER >= 0"
+                "WEBHOOKS_CONCURRENCY must be >= 1, WEBHOOKS_DISABLE_AFTER and"
+                " WEBHOOKS_RETENTION_DAYS >= 0"
             )
 
     def tls_context(self) -> ssl.SSLContext:
@@ -78,4 +80,5 @@ class WebhooksConfig:
             allow_http_hosts=tuple(h.strip().lower() for h in hosts.split(",") if h.strip()),
             ca_bundle=env_str("WEBHOOKS_CA_BUNDLE", ""),
             secret_grace_seconds=env_float("WEBHOOKS_SECRET_GRACE_SECONDS", 86400.0),
+            retention_days=env_float("WEBHOOKS_RETENTION_DAYS", 30.0),
         )

@@ -270,6 +270,18 @@ def attempts_of(conn: psycopg.Connection, delivery_ids: list[Any]) -> list[Row]:
     ).fetchall()
 
 
+def prune_finished(conn: psycopg.Connection, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` deliveries finished before ``before`` (their attempts go
+    with them); returns how many."""
+    cursor = conn.execute(
+        "DELETE FROM webhooks.deliveries WHERE delivery_id IN (SELECT delivery_id"
+        " FROM webhooks.deliveries WHERE state IN ('delivered', 'failed')"
+        " AND finished_at < %s LIMIT %s)",
+        (before, limit),
+    )
+    return cursor.rowcount
+
+
 def backlog(conn: psycopg.Connection) -> int:
     row = conn.execute(
         "SELECT count(*) AS n FROM webhooks.deliveries WHERE state IN ('pending', 'sending')"

@@ -3,7 +3,8 @@
 * One idempotent handler per public exchange (routing key ``#``: every event type,
   those added later too) turns an event into deliveries, in the transaction that
   records it as processed (``intake``).
-* ``deliver`` (a ``@poll`` loop) sends what is due (``sender``).
+* ``deliver`` (a ``@poll`` loop) sends what is due (``sender``); ``prune`` (hourly)
+  deletes finished deliveries past ``WEBHOOKS_RETENTION_DAYS`` (``retention``).
 * RPC for admins (``admin``), reached through the gateway's webhook routes.
 
 Run: ``python -m pasokh_common.runner webhooks services.webhooks.service:WebhooksService``.
@@ -28,8 +29,9 @@ from pasokh_common.settings import env_float
 import psycopg
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from nameko.timer import timer
 
-from services.webhooks import intake
+from services.webhooks import intake, retention
 from services.webhooks.admin import Endpoints
 from services.webhooks.config import WebhooksConfig
 from services.webhooks.context import Dependencies
@@ -39,6 +41,7 @@ from services.webhooks.sender import Sender
 log = logging.getLogger("pasokh.webhooks")
 command = rpc(expected_exceptions=ServiceError)
 POLL_SECONDS = env_float("WEBHOOKS_POLL_SECONDS", 1.0)
+PRUNE_SECONDS = 3600
 
 
 class Runtime(DependencyProvider):
@@ -112,6 +115,10 @@ class WebhooksService:
             # One per process: it remembers when it last published the backlog gauge.
             runtime.sender = Sender(self._deps)
         return runtime.sender.tick()
+
+    @timer(interval=PRUNE_SECONDS)
+    def prune(self) -> None:
+        retention.prune(self._deps)
 
     # -- administration (admins; the gateway passes the actor from the token) ----------
 

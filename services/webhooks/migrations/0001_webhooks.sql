@@ -55,6 +55,9 @@ CREATE TABLE webhooks.deliveries (
 CREATE INDEX deliveries_due ON webhooks.deliveries (next_attempt_at)
     WHERE state IN ('pending', 'sending');
 CREATE INDEX deliveries_of_endpoint ON webhooks.deliveries (endpoint_id, created_at DESC);
+-- For the retention sweep (WEBHOOKS_RETENTION_DAYS).
+CREATE INDEX deliveries_finished ON webhooks.deliveries (finished_at)
+    WHERE state IN ('delivered', 'failed');
 
 -- One row per request sent (numbered across redeliveries).
 CREATE TABLE webhooks.attempts (

@@ -37,6 +37,7 @@ def test_environment_is_read(monkeypatch):
         ("WEBHOOKS_RETRY_BASE_SECONDS", "-1"),
         ("WEBHOOKS_CONCURRENCY", "0"),
         ("WEBHOOKS_DISABLE_AFTER", "-1"),
+        ("WEBHOOKS_RETENTION_DAYS", "-1"),
     ],
 )
 def test_bad_values_stop_the_process(monkeypatch, name, value):
