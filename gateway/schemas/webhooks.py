@@ -12,6 +12,10 @@ from gateway.schemas import StrictSchema, describe
 
 STATES = ("pending", "sending", "delivered", "failed")
 _URL_TEXT = "https only (plain http only for hosts in WEBHOOKS_ALLOW_HTTP_HOSTS)"
+_HEADERS_TEXT = (
+    "extra request headers (at most 10), e.g. a static Authorization for a gateway in"
+    " front of the receiver; values are never shown again, X-Pasokh-* cannot be set"
+)
 _FILTER_TEXT = "event types (TicketOpened), globs (Ticket*), <source>.<type> (tickets.*), or *"
 
 
@@ -28,6 +32,12 @@ class RegisterBody(StrictSchema):
         metadata=describe(_FILTER_TEXT, ["Ticket*", "sla.SlaBreached"]),
     )
     description = PersianText(load_default="", validate=validate.Length(max=500))
+    headers = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 64)),
+        values=fields.String(validate=validate.Length(1, 1000)),
+        load_default=dict,
+        metadata=describe(_HEADERS_TEXT, {"Authorization": "Bearer ..."}),
+    )
 
 
 class UpdateBody(StrictSchema):
@@ -40,6 +50,11 @@ class UpdateBody(StrictSchema):
         metadata=describe(_FILTER_TEXT),
     )
     description = PersianText(validate=validate.Length(max=500))
+    headers = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 64)),
+        values=fields.String(validate=validate.Length(1, 1000)),
+        metadata=describe(_HEADERS_TEXT + "; replaces them all ({} removes them)"),
+    )
 
 
 class DisableBody(StrictSchema):
@@ -66,6 +81,7 @@ class Endpoint(Schema):
     url = fields.String()
     description = fields.String()
     event_filter = fields.List(fields.String())
+    header_names = fields.List(fields.String(), metadata=describe("the extra headers' names"))
     enabled = fields.Boolean()
     consecutive_failures = fields.Integer()
     disabled_reason = fields.String(

@@ -18,6 +18,7 @@ from services.webhooks import repository as repo
 from services.webhooks import schemas
 from services.webhooks.context import Dependencies
 from services.webhooks.domain.filters import InvalidPattern, normalise
+from services.webhooks.domain.headers import InvalidHeaders, check_headers
 from services.webhooks.domain.payload import PING_TYPE
 from services.webhooks.domain.signing import new_secret
 from services.webhooks.errors import (
@@ -42,6 +43,7 @@ def endpoint_view(row: dict[str, Any]) -> dict[str, Any]:
         "url": row["url"],
         "description": row["description"],
         "event_filter": list(row["event_filter"]),
+        "header_names": sorted(row["headers"] or {}),  # values may be credentials
         "enabled": row["enabled"],
         "consecutive_failures": row["consecutive_failures"],
         "disabled_reason": row["disabled_reason"],
@@ -101,6 +103,15 @@ def _filter(patterns: list[str]) -> list[str]:
         ) from None
 
 
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    try:
+        return check_headers(headers)
+    except InvalidHeaders as exc:
+        raise invalid(
+            "headers", "سرآیند نامعتبر است: " + str(exc), f"Invalid header: {exc}"
+        ) from None
+
+
 class Endpoints:
     def __init__(self, deps: Dependencies) -> None:
         self.deps = deps
@@ -124,6 +135,7 @@ class Endpoints:
         values = schemas.load(schemas.RegisterSchema(), payload)
         url = check_url(values["url"], self.deps.config.allow_http_hosts)
         patterns = _filter(values["event_filter"])
+        headers = _headers(values["headers"])
         endpoint_id, secret, now = str(uuid.uuid4()), new_secret(), self.deps.clock()
         with self.deps.pool.transaction() as tx:
             repo.insert_endpoint(
@@ -133,6 +145,7 @@ class Endpoints:
                     "url": url,
                     "description": values["description"],
                     "event_filter": patterns,
+                    "headers": headers,
                     "secret": secret,
                     "actor": who,
                     "now": now,
@@ -172,6 +185,8 @@ class Endpoints:
             values["url"] = check_url(values["url"], self.deps.config.allow_http_hosts)
         if "event_filter" in values:
             values["event_filter"] = _filter(values["event_filter"])
+        if "headers" in values:
+            values["headers"] = _headers(values["headers"])
         now = self.deps.clock()
         with self.deps.pool.transaction() as tx:
             row = self._load(tx, endpoint_id, lock=True)

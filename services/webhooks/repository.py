@@ -8,13 +8,14 @@ from typing import Any
 import pasokh_common  # noqa: F401
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 Row = dict[str, Any]
 
 # -- endpoints ---------------------------------------------------------------------------
 
 _ENDPOINT_COLUMNS = (
-    "endpoint_id, url, description, event_filter, enabled, consecutive_failures,"
+    "endpoint_id, url, description, event_filter, headers, enabled, consecutive_failures,"
     " disabled_reason, disabled_at, disabled_by, previous_secret_until, created_by,"
     " created_at, updated_at"
 )
@@ -23,9 +24,10 @@ _ENDPOINT_COLUMNS = (
 def insert_endpoint(conn: psycopg.Connection, values: Row) -> None:
     conn.execute(
         "INSERT INTO webhooks.endpoints (endpoint_id, url, description, event_filter,"
-        " secret, created_by, created_at, updated_at) VALUES (%(endpoint_id)s, %(url)s,"
-        " %(description)s, %(event_filter)s, %(secret)s, %(actor)s, %(now)s, %(now)s)",
-        values,
+        " headers, secret, created_by, created_at, updated_at) VALUES (%(endpoint_id)s,"
+        " %(url)s, %(description)s, %(event_filter)s, %(headers)s, %(secret)s, %(actor)s,"
+        " %(now)s, %(now)s)",
+        {**values, "headers": Jsonb(values.get("headers") or {})},
     )
 
 
@@ -44,9 +46,10 @@ def get_endpoint(conn: psycopg.Connection, endpoint_id: str, lock: bool = False)
 
 
 def update_endpoint(conn: psycopg.Connection, endpoint_id: str, changes: Row, now: datetime):
-    """``changes``: any of url, description, event_filter (already validated)."""
-    allowed = [k for k in ("url", "description", "event_filter") if k in changes]
+    """``changes``: any of url, description, event_filter, headers (validated)."""
+    allowed = [k for k in ("url", "description", "event_filter", "headers") if k in changes]
     sets = ", ".join(f"{k} = %({k})s" for k in allowed)
+    changes = {**changes, "headers": Jsonb(changes["headers"])} if "headers" in changes else changes
     conn.execute(
         f"UPDATE webhooks.endpoints SET {sets + ', ' if sets else ''}updated_at = %(now)s"
         " WHERE endpoint_id = %(endpoint_id)s",
@@ -173,7 +176,8 @@ def claim_due(
         " lease_until = %(lease)s, updated_at = %(now)s"
         " FROM due, webhooks.endpoints e"
         " WHERE d.delivery_id = due.delivery_id AND e.endpoint_id = d.endpoint_id"
-        " RETURNING d.*, e.url, e.secret, e.previous_secret, e.previous_secret_until",
+        " RETURNING d.*, e.url, e.headers, e.secret, e.previous_secret,"
+        " e.previous_secret_until",
         {"now": now, "limit": limit, "lease": lease_until, "ping": ping_type},
     ).fetchall()
 

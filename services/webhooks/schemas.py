@@ -21,6 +21,7 @@ _FILTER = fields.List(
     fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(1, 50)
 )
 _DESCRIPTION = PersianText(validate=validate.Length(max=500))
+_HEADERS = fields.Dict(keys=fields.String(), values=fields.String())
 
 
 class StrictSchema(Schema):
@@ -46,12 +47,14 @@ class RegisterSchema(StrictSchema):
         validate=validate.Length(1, 50),
     )
     description = PersianText(load_default="", validate=validate.Length(max=500))
+    headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
 
 class UpdateSchema(StrictSchema):
     url = _URL
     event_filter = _FILTER
     description = _DESCRIPTION
+    headers = _HEADERS
 
 
 class DisableSchema(StrictSchema):

@@ -68,6 +68,7 @@ def secrets_for(row: dict[str, Any], now: datetime) -> list[str]:
 def headers_for(row: dict[str, Any], body: bytes, now: datetime) -> dict[str, str]:
     timestamp = int(now.timestamp())
     return {
+        **(row.get("headers") or {}),  # the admin's; none may be one of ours
         "Content-Type": CONTENT_TYPE,
         "User-Agent": USER_AGENT,
         "X-Pasokh-Event-Id": str(row["event_id"]),

@@ -16,6 +16,8 @@ CREATE TABLE webhooks.endpoints (
     url                   text NOT NULL CHECK (length(url) BETWEEN 8 AND 2000),
     description           text NOT NULL DEFAULT '',
     event_filter          text[] NOT NULL CHECK (cardinality(event_filter) BETWEEN 1 AND 50),
+    -- Extra request headers (name -> value); values may be credentials: never shown.
+    headers               jsonb NOT NULL DEFAULT '{}',
     enabled               boolean NOT NULL DEFAULT true,
     secret                text NOT NULL,
     previous_secret       text,

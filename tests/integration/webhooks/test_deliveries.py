@@ -49,7 +49,10 @@ def settled(stack: WebhooksStack, endpoint_id: str, count: int = 1) -> list[dict
 
 def test_a_matching_event_is_delivered_signed_as_a_cloud_event(stack: WebhooksStack):
     path = new_path()
-    endpoint = stack.register(path, ["TicketOpened"], description="CRM")
+    endpoint = stack.register(
+        path, ["TicketOpened"], description="CRM", headers={"Authorization": "Bearer crm-7"}
+    )
+    assert endpoint["header_names"] == ["Authorization"]  # the value is never shown
     secret = endpoint["secret"]
     assert secret.startswith("whsec_") and endpoint["enabled"]
     data = ticket_event()
@@ -63,6 +66,7 @@ def test_a_matching_event_is_delivered_signed_as_a_cloud_event(stack: WebhooksSt
     assert headers["x-pasokh-event-id"] == event_id
     assert headers["x-pasokh-event-type"] == "TicketOpened"
     assert headers["x-pasokh-delivery-id"] == delivery["delivery_id"]
+    assert headers["authorization"] == "Bearer crm-7"
     assert verify(
         secret, headers["x-pasokh-signature"], headers["x-pasokh-timestamp"], request.body,
         now=time.time(),
@@ -284,6 +288,16 @@ def test_admin_rules(stack: WebhooksStack):
                 ADMIN, {"url": "https://hooks.example.com/x", "event_filter": ["billing.*"]}
             )
         assert "event_filter" in bad_filter.value.payload["fields"]
+        with pytest.raises(ServiceError) as forged:
+            webhooks.register_endpoint(
+                ADMIN,
+                {
+                    "url": "https://hooks.example.com/x",
+                    "event_filter": ["*"],
+                    "headers": {"X-Pasokh-Signature": "v1=0"},
+                },
+            )
+        assert "headers" in forged.value.payload["fields"]
         with pytest.raises(ServiceError) as agent:
             webhooks.list_endpoints({"id": "a-1", "role": "agent"})
         assert agent.value.code == "not_permitted"
@@ -301,9 +315,12 @@ def test_admin_rules(stack: WebhooksStack):
     endpoint_id = endpoint["endpoint_id"]
     with stack.rpc() as webhooks:
         updated = webhooks.update_endpoint(
-            ADMIN, endpoint_id, {"event_filter": ["Other*"], "description": "دفتر مالی"}
+            ADMIN,
+            endpoint_id,
+            {"event_filter": ["Other*"], "description": "دفتر مالی", "headers": {"X-Team": "7"}},
         )
         assert updated["event_filter"] == ["Other*"] and updated["description"] == "دفتر مالی"
+        assert updated["header_names"] == ["X-Team"]
         off = webhooks.disable_endpoint(ADMIN, endpoint_id, {"reason": "maintenance"})
         assert not off["enabled"] and off["disabled_reason"] == "maintenance"
         assert endpoint_id in [e["endpoint_id"] for e in webhooks.list_endpoints(ADMIN)]
