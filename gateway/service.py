@@ -3,7 +3,8 @@
 Run: ``python -m pasokh_common.runner gateway gateway.service:GatewayService``;
 it listens on ``GATEWAY_HTTP_ADDRESS`` (default ``0.0.0.0:$GATEWAY_HTTP_PORT``, port
 8000), which the runner puts in nameko's ``WEB_SERVER_ADDRESS``. It needs identity and
-tickets running for most routes (sla for the SLA routes), and nothing else to start.
+tickets running for most routes (sla for the SLA routes, webhooks for the webhook
+routes), and nothing else to start.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from gateway.routes.replays import ReplayRoutes
 from gateway.routes.sla import SlaRoutes
 from gateway.routes.staff import StaffRoutes
 from gateway.routes.tickets import TicketRoutes
+from gateway.routes.webhooks import WebhookRoutes
 
 
 class GatewayService(
@@ -27,6 +29,7 @@ class GatewayService(
     SlaRoutes,
     DeadLetterRoutes,
     ReplayRoutes,
+    WebhookRoutes,
     OpsRoutes,
 ):
     name = "gateway"

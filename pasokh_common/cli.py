@@ -28,12 +28,14 @@ MIGRATED_SERVICES = {
     "notify": "notify",
     "sla": "sla",
     "tickets": "tickets",
+    "webhooks": "webhooks",
 }
 # Services with event consumers: their queues are declared before any service starts.
 CONSUMING_SERVICES = (
     "services.tickets.service:TicketsService",
     "services.sla.service:SlaService",
     "services.notify.service:NotifyService",
+    "services.webhooks.service:WebhooksService",
 )
 
 

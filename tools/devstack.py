@@ -36,6 +36,7 @@ def processes() -> list[Process]:
     notify_relay_metrics = os.environ.get("NOTIFY_RELAY_METRICS_PORT", "9108")
     sla_metrics = os.environ.get("SLA_METRICS_PORT", "9105")
     sla_relay_metrics = os.environ.get("SLA_RELAY_METRICS_PORT", "9106")
+    webhooks_metrics = os.environ.get("WEBHOOKS_METRICS_PORT", "9110")
     return [
         Process(
             "gateway",
@@ -67,6 +68,19 @@ def processes() -> list[Process]:
             "notify-relay",
             [python, "-m", "pasokh_common.eventlog.relay_main", "--service", "notify"],
             f"http://127.0.0.1:{notify_relay_metrics}/metrics",
+        ),
+        Process(
+            "webhooks",
+            [
+                python,
+                "-m",
+                "pasokh_common.runner",
+                "webhooks",
+                "services.webhooks.service:WebhooksService",
+                "--metrics-port",
+                webhooks_metrics,
+            ],
+            f"http://127.0.0.1:{webhooks_metrics}/metrics",
         ),
         Process(
             "sla",
@@ -128,7 +142,7 @@ def processes() -> list[Process]:
 def wait_for_services(
     amqp_uri: str,
     running: list,
-    services: tuple[str, ...] = ("identity", "notify", "sla", "tickets"),
+    services: tuple[str, ...] = ("identity", "notify", "sla", "tickets", "webhooks"),
     timeout: float = 60,
 ) -> None:
     """Seeding and the printed URLs only make sense once the services consume RPC."""

@@ -24,6 +24,7 @@ SERVICES = {
     "identity": "pasokh_identity_app",
     "sla": "pasokh_sla_app",
     "notify": "pasokh_notify_app",
+    "webhooks": "pasokh_webhooks_app",
 }
 # Local secrets live in .run/ (git-ignored), made once per checkout: never in the repo.
 SECRETS = ("IDENTITY_JWT_SECRET", "IDENTITY_CONTACT_SECRET")

@@ -13,7 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = "| `RELAY_BATCH_SIZE` |"
 DOC_NAMES = {"gateway": "api"}
-METRICS_PORTS = {"SLA": ("9105", "9106"), "NOTIFY": ("9107", "9108"), "GATEWAY": ("9109", None)}
+METRICS_PORTS = {
+    "SLA": ("9105", "9106"),
+    "NOTIFY": ("9107", "9108"),
+    "GATEWAY": ("9109", None),
+    "WEBHOOKS": ("9110", None),
+}
 
 
 def rows_for(service: str) -> list[str]:

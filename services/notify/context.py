@@ -10,36 +10,24 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pasokh_common.db import ConnectionPool
+from pasokh_common.green import green_concurrently, one_by_one
 
 from services.notify.config import NotifyConfig
 from services.notify.contacts import ContactBook
 from services.notify.providers.base import Provider
 from services.notify.supervisors import MembershipSupervisors, SupervisorDirectory
 
-T = TypeVar("T")
-R = TypeVar("R")
+__all__ = ["Dependencies", "green_concurrently", "one_by_one", "utc_now"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def one_by_one(fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:
-    return [fn(item) for item in items]
-
-
-def green_concurrently(fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:
-    """Provider calls overlap (they are network waits); results keep their order."""
-    import eventlet
-
-    pool = eventlet.GreenPool(max(1, concurrency))
-    return list(pool.imap(fn, items))
 
 
 @dataclass

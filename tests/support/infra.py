@@ -158,6 +158,18 @@ def delete_vhost(amqp_uri: str, vhost: str) -> None:
             _rabbitmqctl("delete_vhost", vhost)
 
 
+def delete_queues(amqp_uri: str, names: list[str]) -> None:
+    """Remove a consumer's queues a test declared. Bound to every event of an exchange,
+    a queue left behind would collect the rest of a shared vhost's events for a
+    consumer that is gone."""
+    from kombu import Connection
+
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        for name in names:
+            channel.queue_delete(name)
+
+
 # -- per-service databases -------------------------------------------------------------
 
 SERVICES_ROOT = Path(__file__).resolve().parents[2] / "services"

@@ -15,25 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from pasokh_common.backoff import RetryPolicy, backoff_seconds
+
 from services.notify.domain.outcomes import Reason, SendResult, Status
 from services.notify.domain.quiet_hours import QuietHours, allowed_at
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    base_seconds: float = 2.0
-    max_seconds: float = 600.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_seconds <= 0 or self.max_seconds <= 0:
-            raise ValueError("retry policy needs max_attempts >= 1 and positive delays")
-
-
-def backoff_seconds(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
-    """Delay after failed attempt number ``attempt`` (1-based)."""
-    step = min(policy.max_seconds, policy.base_seconds * 2 ** max(0, attempt - 1))
-    return rng.uniform(step / 2, step)
+__all__ = ["Decision", "Next", "RetryPolicy", "backoff_seconds", "decide"]
 
 
 class Next(StrEnum):

@@ -67,12 +67,7 @@ def sla_process(
             yield
         finally:
             stop(process)
-            # Bound to every tickets event: left behind, it would collect the rest of
-            # the package's events for a consumer that is gone.
-            with Connection(stack.amqp_uri) as conn:
-                channel = conn.channel()
-                for name in queues:
-                    channel.queue_delete(name)
+            infra.delete_queues(stack.amqp_uri, queues)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ it needs; tests inside a module use their own people and tickets, so they never 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import signal
 import urllib.parse
@@ -34,6 +33,7 @@ from tests.support import infra
 from tests.support.processes import (
     free_port,
     http_get,
+    metric_value,
     spawn,
     stop,
     wait_for_rpc_service,
@@ -302,14 +302,7 @@ class NotifyStack:
 
     def metric(self, name: str, **labels: str) -> float:
         _, text = http_get(f"http://127.0.0.1:{self.metrics_port}/metrics")
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-            if all(found.get(k) == v for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return metric_value(text, name, **labels)
 
 
 def stop_all(processes: list) -> None:

@@ -1,0 +1,1 @@
+"""Pure rules of webhooks: filters, signatures, payloads, retry and disable policy."""
