@@ -51,6 +51,16 @@ and the same contract is published for machines as JSON Schemas
   new version; old versions stay documented in `docs/schemas/`.
 - Who did it (actor id and role), the correlation id and the origin are in each stored
   event's metadata (the audit trail, RPC `tickets.history`).
+- History: a new subscriber does not bind its queue itself; it asks for a replay
+  (`pasokh events replay --service tickets --queue Q`, or the admin route
+  `POST /api/v1/admin/replays/tickets`): the relay fills the queue with the history
+  (or from a position or a time), then binds it for live events with no gap
+  ([integration.md](integration.md#replay-and-catch-up)).
+- Without AMQP: an admin registers a webhook (HTTPS, HMAC-SHA256 signed CloudEvents
+  JSON, retried) with an event filter ([webhooks.md](webhooks.md)).
+- Personal data: on `UserErased` delete what you keep of that user's texts
+  ([privacy.md](privacy.md)). The logs themselves are hash-chained and verifiable
+  ([event-log.md](event-log.md#the-hash-chain)).
 """
 
 
