@@ -106,3 +106,11 @@ ensure_deploy_tools() {
       log "could not install kubectl; the Kubernetes manifest checks will say so"
   fi
 }
+
+# The panel's browser tests drive Debian's Chromium (never a downloaded browser).
+ensure_chromium() {
+  if ! command -v "${PASOKH_CHROMIUM:-/usr/bin/chromium}" >/dev/null; then
+    apt_install chromium ||
+      log "could not install chromium; the web panel's browser tests will be skipped"
+  fi
+}

@@ -13,6 +13,8 @@ from gateway.routes.admin import AdminRoutes
 from gateway.routes.auth import AccountRoutes, AuthRoutes
 from gateway.routes.dead_letters import DeadLetterRoutes
 from gateway.routes.ops import OpsRoutes
+from gateway.routes.overview import OverviewRoutes
+from gateway.routes.panel import PanelRoutes
 from gateway.routes.replays import ReplayRoutes
 from gateway.routes.sla import SlaRoutes
 from gateway.routes.staff import StaffRoutes
@@ -31,5 +33,7 @@ class GatewayService(
     ReplayRoutes,
     WebhookRoutes,
     OpsRoutes,
+    PanelRoutes,
+    OverviewRoutes,
 ):
     name = "gateway"

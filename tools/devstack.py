@@ -24,6 +24,11 @@ class Process:
     url: str
 
 
+def panel_url() -> str:
+    """The web panel for customers, agents and supervisors (served by the gateway)."""
+    return f"http://127.0.0.1:{os.environ.get('GATEWAY_HTTP_PORT', '8000')}/panel/"
+
+
 def processes() -> list[Process]:
     python = sys.executable
     tickets_metrics = os.environ.get("TICKETS_METRICS_PORT", "9101")
@@ -189,6 +194,7 @@ def main() -> int:
         kind = "API docs" if proc.name == "gateway" else "metrics"
         print(f"  {proc.name:<16} {kind} {proc.url}", flush=True)
     print(f"  {'rabbitmq':<16} {os.environ.get('AMQP_URI', '')}".rstrip(), flush=True)
+    print(f"  {'web panel':<16} {panel_url()}", flush=True)
     print("Press Ctrl-C to stop.\n", flush=True)
 
     exit_code = 0

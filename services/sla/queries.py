@@ -28,7 +28,14 @@ from services.sla.domain.errors import CalendarNotFound, TicketNotTracked, from_
 from services.sla.domain.layout import elapsed
 from services.sla.domain.targets import Clock
 from services.sla.rules import RulesBook
-from services.sla.schemas import BetweenSchema, InstantSchema, MonthSchema
+from services.sla.schemas import (
+    BetweenSchema,
+    DepartmentReportSchema,
+    InstantSchema,
+    MonthSchema,
+)
+
+REPORT_WINDOW_DAYS = 30
 
 
 def instant_view(t: int | None, zone: ZoneInfo) -> dict[str, str] | None:
@@ -107,6 +114,37 @@ class SlaQueries:
             "warned_at": instant_view(clock.warned_at, zone),
             "breached_at": instant_view(clock.breached_at, zone),
             "ended_at": instant_view(clock.ended_at, zone),
+        }
+
+    # -- a department ------------------------------------------------------------------
+
+    def department_report(self, department: Any, window_days: Any = REPORT_WINDOW_DAYS) -> dict:
+        """For a supervisor's overview: SLA breaches today (the department's calendar
+        day) and the average first response in business seconds over the last
+        ``window_days`` days. Business seconds, so a ticket written on Thursday night
+        and answered on Saturday at 09:30 counts half an hour, not two days."""
+        values = load(DepartmentReportSchema(), {"department": department, "days": window_days})
+        book = self._book()
+        calendar_id = book.calendar_id_for(values["department"])
+        zone = book.engine(calendar_id).zone
+        now = self.deps.clock.now()
+        local_now = datetime.fromtimestamp(now, zone)
+        day_start = int(local_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+        since = now - values["days"] * 86400
+        with self.deps.pool.connection() as conn:
+            row = repo.department_report(conn, values["department"], day_start, now, since)
+        average = row["average_first_response"]
+        return {
+            "department": values["department"],
+            "calendar_id": calendar_id,
+            "as_of": instant_view(now, zone),
+            "today": jdatetime.date.fromgregorian(date=local_now.date()).strftime("%Y-%m-%d"),
+            "breaches_today": int(row["breaches_today"] or 0),
+            "window_days": values["days"],
+            "first_responses": int(row["first_responses"] or 0),
+            "average_first_response_business_seconds": (
+                round(float(average)) if average is not None else None
+            ),
         }
 
     # -- arithmetic --------------------------------------------------------------------

@@ -438,3 +438,25 @@ def at_risk_by_department(conn: psycopg.Connection) -> dict[str, int]:
         " GROUP BY t.department"
     ).fetchall()
     return {row["department"]: int(row["n"]) for row in rows}
+
+
+def department_report(
+    conn: psycopg.Connection, department: str, day_start: int, now: int, since: int
+) -> Row:
+    """Breaches of the department's targets since ``day_start`` (a local midnight), and
+    the business seconds its first responses took, for first responses that ended
+    (met or late) since ``since``. A ticket counts where it is now (after transfers)."""
+    return conn.execute(
+        "SELECT"
+        " count(*) FILTER (WHERE c.breached_at >= %(day)s AND c.breached_at <= %(now)s)"
+        "   AS breaches_today,"
+        " avg(c.used_seconds) FILTER (WHERE c.target = 'first_response'"
+        "   AND c.cycle = 1 AND c.ended_at >= %(since)s AND c.status IN ('met', 'breached'))"
+        "   AS average_first_response,"
+        " count(*) FILTER (WHERE c.target = 'first_response'"
+        "   AND c.cycle = 1 AND c.ended_at >= %(since)s AND c.status IN ('met', 'breached'))"
+        "   AS first_responses"
+        " FROM sla.clocks c JOIN sla.tickets t USING (ticket_id)"
+        " WHERE t.department = %(department)s",
+        {"department": department, "day": day_start, "now": now, "since": since},
+    ).fetchone()

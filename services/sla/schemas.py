@@ -121,3 +121,8 @@ class MonthSchema(StrictSchema):
     calendar_id = _CALENDAR_ID
     jalali_year = fields.Integer(strict=True, required=True, validate=validate.Range(1359, 1477))
     jalali_month = fields.Integer(strict=True, required=True, validate=validate.Range(1, 12))
+
+
+class DepartmentReportSchema(StrictSchema):
+    department = fields.String(required=True, validate=validate.Length(1, 100))
+    days = fields.Integer(strict=True, required=True, validate=validate.Range(1, 366))

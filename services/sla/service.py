@@ -141,6 +141,11 @@ class SlaService(ReplayEntrypoints):
 
     @command
     @domain_errors
+    def department_report(self, department: str, window_days: int = 30) -> dict[str, Any]:
+        return self._app.queries.department_report(department, window_days)
+
+    @command
+    @domain_errors
     def list_calendars(self) -> list[dict[str, Any]]:
         return self._app.queries.list_calendars()
 

@@ -39,6 +39,7 @@ _QUEUE_ORDER = {
     # Most urgent first; tickets without a running deadline after, oldest waiting first.
     "sla_deadline": "sla_deadline NULLS LAST, last_customer_message_at, ticket_id",
 }
+OPEN_STATUSES = ("unanswered", "under_review", "answered")
 _QUEUE_SELECT = (
     "SELECT s.*, d.next_deadline AS sla_deadline FROM tickets.ticket_summary AS s"
     " LEFT JOIN tickets.sla_deadlines AS d USING (ticket_id) WHERE "
@@ -129,6 +130,23 @@ class TicketQueries:
                 values["page"],
                 values["per_page"],
             )
+
+    def department_counts(self, actor_data: Any, department: Any) -> dict[str, int]:
+        """Open tickets of one department by status, for a supervisor's overview (the
+        same membership rule as the queue)."""
+        actor = actor_from(actor_data)
+        values = load(schemas.QueueSchema(), {"department": department})
+        counts = dict.fromkeys(OPEN_STATUSES, 0)
+        with self.pool.connection() as conn:
+            if not narrow_to_membership(conn, actor).works_in(values["department"]):
+                raise NotInDepartment(values["department"])
+            rows = conn.execute(
+                "SELECT status, count(*) AS n FROM tickets.ticket_summary"
+                " WHERE department = %s AND status <> 'closed' GROUP BY status",
+                (values["department"],),
+            ).fetchall()
+        counts.update({row["status"]: int(row["n"]) for row in rows})
+        return counts
 
     def _page(
         self,

@@ -147,6 +147,11 @@ class TicketsService(ReplayEntrypoints):
 
     @command
     @domain_errors
+    def department_counts(self, actor: dict, department: str) -> dict[str, int]:
+        return self._queries.department_counts(actor, department)
+
+    @command
+    @domain_errors
     def find_by_number(self, actor: dict, params: dict) -> dict[str, Any]:
         return self._queries.find_by_number(actor, params)
 
