@@ -51,6 +51,12 @@ class QueueItem(TicketSummary):
     sla_deadline = fields.DateTime(
         allow_none=True, metadata={"description": "the next running SLA deadline, if any"}
     )
+    sla_at_risk = fields.Boolean(
+        metadata={
+            "description": "the sla service has warned about that deadline (its policy's"
+            " warning share of the target is used up)"
+        }
+    )
 
 
 class TicketWritten(TicketSummary):

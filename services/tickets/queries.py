@@ -41,7 +41,9 @@ _QUEUE_ORDER = {
 }
 OPEN_STATUSES = ("unanswered", "under_review", "answered")
 _QUEUE_SELECT = (
-    "SELECT s.*, d.next_deadline AS sla_deadline FROM tickets.ticket_summary AS s"
+    "SELECT s.*, d.next_deadline AS sla_deadline,"
+    " coalesce(d.warned_deadline = d.next_deadline, false) AS sla_at_risk"
+    " FROM tickets.ticket_summary AS s"
     " LEFT JOIN tickets.sla_deadlines AS d USING (ticket_id) WHERE "
 )
 

@@ -23,7 +23,7 @@ from services.tickets.membership import record_assignment, record_removal
 from services.tickets.open_tickets_gauge import OpenTicketsGauge
 from services.tickets.privacy import erase_customer
 from services.tickets.queries import TicketQueries
-from services.tickets.sla_deadlines import record_targets
+from services.tickets.sla_deadlines import record_targets, record_warning
 
 command = rpc(expected_exceptions=ServiceError)
 log = logging.getLogger(__name__)
@@ -65,6 +65,10 @@ class TicketsService(ReplayEntrypoints):
     @idempotent_event_handler("sla", "SlaTargetsSet")
     def on_sla_targets_set(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_targets(tx, event.data)
+
+    @idempotent_event_handler("sla", "SlaWarning")
+    def on_sla_warning(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        record_warning(tx, event.data)
 
     # -- commands --------------------------------------------------------------------
 

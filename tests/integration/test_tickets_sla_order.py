@@ -19,6 +19,20 @@ CUSTOMER = {"id": "cust-1", "role": "customer"}
 AGENT = {"id": "agent-1", "role": "agent", "departments": ["technical"]}
 
 
+def publish(amqp_uri: str, event_type: str, body: dict) -> None:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        exchange = Exchange("sla.events", type="topic", durable=True)
+        Producer(conn).publish(
+            json.dumps(body),
+            exchange=exchange,
+            routing_key=event_type,
+            content_type="application/json",
+            delivery_mode=2,
+            message_id=str(uuid.uuid4()),
+            declare=[exchange],
+        )
+
+
 def publish_targets(amqp_uri: str, ticket_id: str, deadline: str | None, set_at: str) -> None:
     targets = [
         {
@@ -41,24 +55,36 @@ def publish_targets(amqp_uri: str, ticket_id: str, deadline: str | None, set_at:
         "set_at": set_at,
         "targets": targets,
     }
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        exchange = Exchange("sla.events", type="topic", durable=True)
-        Producer(conn).publish(
-            json.dumps(body),
-            exchange=exchange,
-            routing_key="SlaTargetsSet",
-            content_type="application/json",
-            delivery_mode=2,
-            message_id=str(uuid.uuid4()),
-            declare=[exchange],
-        )
+    publish(amqp_uri, "SlaTargetsSet", body)
 
 
-def processed(admin_url: str) -> int:
+def publish_warning(amqp_uri: str, ticket_id: str, deadline: str) -> None:
+    publish(
+        amqp_uri,
+        "SlaWarning",
+        {
+            "ticket_id": ticket_id,
+            "number": None,
+            "department": "technical",
+            "priority": "normal",
+            "calendar_id": "default",
+            "assignee_id": None,
+            "target": "first_response",
+            "cycle": 1,
+            "deadline": deadline,
+            "target_seconds": 86400,
+            "warned_at": "2026-11-23T08:00:00+00:00",
+            "notify_at": "2026-11-23T08:00:00+00:00",
+            "used_seconds": 64800,
+        },
+    )
+
+
+def processed(admin_url: str, handler: str = "on_sla_targets_set") -> int:
     with psycopg.connect(admin_url) as conn:
         return conn.execute(
             "SELECT count(*) FROM tickets.processed_events WHERE consumer LIKE %s",
-            ("%on_sla_targets_set",),
+            (f"%{handler}",),
         ).fetchone()[0]
 
 
@@ -82,3 +108,36 @@ def test_queue_by_sla_deadline_puts_the_nearest_first(running_tickets, tickets_d
     assert [t["ticket_id"] for t in queue["items"]] == [second, first, third]
     assert queue["items"][0]["sla_deadline"].startswith("2026-11-23T10:00:00")
     assert queue["items"][2]["sla_deadline"] is None
+
+
+def test_a_ticket_is_at_risk_while_sla_s_warning_concerns_its_next_deadline(
+    running_tickets, tickets_db
+):
+    amqp_uri = running_tickets["amqp_uri"]
+    admin_url = tickets_db["admin_url"]
+    deadline, later = "2026-11-23T10:00:00+00:00", "2026-11-24T10:00:00+00:00"
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30) as cluster:
+
+        def at_risk() -> dict[str, bool]:
+            queue = cluster.tickets.queue(AGENT, {"department": "technical"})
+            return {t["ticket_id"]: t["sla_at_risk"] for t in queue["items"]}
+
+        warned, calm = (
+            cluster.tickets.open_ticket(
+                CUSTOMER, {"department": "technical", "subject": f"مورد {n}", "body": "سلام"}
+            )["ticket_id"]
+            for n in ("هشدار", "آرام")
+        )
+        for ticket_id in (warned, calm):
+            publish_targets(amqp_uri, ticket_id, deadline, "2026-11-21T06:00:00+00:00")
+        assert wait_until(lambda: processed(admin_url) == 2)
+        assert at_risk() == {warned: False, calm: False}
+
+        publish_warning(amqp_uri, warned, deadline)
+        assert wait_until(lambda: processed(admin_url, "on_sla_warning") == 1)
+        assert at_risk() == {warned: True, calm: False}
+
+        # A new deadline (say the priority changed) is not the one sla warned about.
+        publish_targets(amqp_uri, warned, later, "2026-11-23T09:00:00+00:00")
+        assert wait_until(lambda: processed(admin_url) == 3)
+        assert at_risk() == {warned: False, calm: False}

@@ -8,12 +8,14 @@ import { numberSearch } from "./customer.js";
 import { conversation, filePicker, priorityBadge, statusBadge, ticketNumber } from "./widgets.js";
 
 const PRIORITIES = ["low", "normal", "high", "urgent"];
-const AT_RISK_MS = 2 * 60 * 60 * 1000; // less than two hours left
 
-export function dueMark(deadline, now = Date.now()) {
+// "At risk" is the sla service's own verdict (its SlaWarning: the policy's warning
+// share of the target is used up), not a guess from the wall clock: business hours,
+// holidays and the policy decide when a ticket is at risk.
+export function dueMark(deadline, atRisk = false, now = Date.now()) {
   if (!deadline) return h("span", { class: "muted" }, t("queue.no_deadline"));
   const left = new Date(deadline).getTime() - now;
-  const mark = left < 0 ? "breached" : left < AT_RISK_MS ? "at-risk" : "on-time";
+  const mark = left < 0 ? "breached" : atRisk ? "at-risk" : "on-time";
   return h("span", { class: `due ${mark}` },
     h("time", { datetime: deadline }, formatDateTime(deadline)),
     mark === "on-time" ? null : h("span", { class: "badge" }, t(`queue.${mark}`)));
@@ -55,7 +57,7 @@ export async function queuePage(go, params) {
       h("span", { class: "meta" }, ticketNumber(x), " ", statusBadge(x.status), " ", priorityBadge(x.priority)),
       h("span", { class: "meta" }, t("queue.waiting_since"), " ",
         h("time", { datetime: x.last_customer_message_at }, formatDateTime(x.last_customer_message_at))),
-      h("span", { class: "meta" }, t("queue.due"), " ", dueMark(x.sla_deadline)),
+      h("span", { class: "meta" }, t("queue.due"), " ", dueMark(x.sla_deadline, x.sla_at_risk)),
       claim);
   });
   mount(parts,
@@ -91,7 +93,7 @@ export async function agentTicketPage(go, id) {
   ];
   const targets = deadlines && deadlines.targets && deadlines.targets.length ? h("ul", { class: "targets" },
     deadlines.targets.map((x) => h("li", {}, `${t(`target.${x.target}`)} (${t(`clock.${x.status}`)}): `,
-      x.deadline ? dueMark(x.status === "running" ? x.deadline.utc : null) : "–"))) : null;
+      x.deadline ? dueMark(x.status === "running" ? x.deadline.utc : null, Boolean(x.warned_at)) : "–"))) : null;
 
   const actions = [];
   if (ticket.status !== "closed") {
