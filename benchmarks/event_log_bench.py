@@ -6,13 +6,17 @@ same server, the same configuration and the same disk:
 
 * raw: a single-row INSERT of a comparable row (uuid, text, jsonb), one per
   transaction: the ceiling any event log on this server lives under;
-* ours: load the stream, decide with the pure domain (``Ticket``), append with
-  ``EventStore.append``, commit; for new tickets and for replies to existing ones;
+* ours: the tickets service's own path (``TicketRepository``): a new ticket is
+  decided without a load, a reply on the ticket from the process's ``TicketCache``;
+  one guarded ``EventStore.append`` each; and, for comparison, the same with a load
+  of the stream first (the path before the cache);
 * eventsourcing: the same decisions and the same JSON stored through the
-  ``eventsourcing`` library's ``PostgresApplicationRecorder`` (its default way:
-  ``select_events`` to load, ``insert_events`` to append), our declared peer;
+  ``eventsourcing`` library's ``PostgresApplicationRecorder``, our declared peer:
+  a new aggregate saved without a load, a reply on the aggregate from the library's
+  own aggregate cache (no fast-forward, its default deep copy); and the same with
+  ``select_events`` first;
 * full command path: ``TicketCommands.open_ticket`` / ``post_reply`` with the read
-  models, to show what the projections cost on top of the log;
+  models (cache on, and off for replies), to show what the projections cost;
 * the relay's publish rate with broker confirms (``benchmarks.relay_bench``).
 
 Each workload runs at 1 and at 8 clients (threads, each with its own connection)
