@@ -662,42 +662,28 @@ class EventsourcingLog:
         self.datastore.close()
 
 
-class EsNewLoading:
-    """``select_events`` for the new id first, as our "before" row does."""
-
-    def __init__(self, log: EventsourcingLog, client: int) -> None:
-        self.log = log
-        self.actor = customer(client)
-
-    def setup(self) -> None:
-        pass
-
-    def step(self) -> int:
-        ticket_id = str(uuid.uuid4())
-        history = self.log.load(ticket_id)
-        events = decide_open(ticket_id, history, self.actor)
-        self.log.append(ticket_id, len(history), events, self.actor)
-        return len(events)
-
-    def close(self) -> None:
-        pass
-
-
 class EsNew:
     """A new aggregate as the library saves one: created in memory, no
-    ``select_events``, ``insert_events``, then cached (``Application.save``)."""
+    ``select_events``, ``insert_events``, then cached (``Application.save``); with
+    ``load_first``, ``select_events`` for the new id first, as our "before" row."""
 
-    def __init__(self, log: EventsourcingLog, client: int) -> None:
+    def __init__(self, log: EventsourcingLog, client: int, load_first: bool) -> None:
         self.log = log
         self.actor = customer(client)
+        self.load_first = load_first
 
     def setup(self) -> None:
         pass
 
     def step(self) -> int:
         ticket_id = str(uuid.uuid4())
-        events = decide_open(ticket_id, [], self.actor)
-        self.log.save(Ticket(), 0, events, self.actor)
+        if self.load_first:
+            history = self.log.load(ticket_id)
+            events = decide_open(ticket_id, history, self.actor)
+            self.log.append(ticket_id, len(history), events, self.actor)
+        else:
+            events = decide_open(ticket_id, [], self.actor)
+            self.log.save(Ticket(), 0, events, self.actor)
         return len(events)
 
     def close(self) -> None:
@@ -1022,8 +1008,8 @@ class Run:
             resources.append(log.close)
             tickets = reserve_size(self.rate("es_new", clients), span, clients)
             workers = {
-                "es_new": lambda i: EsNew(log, i),
-                "es_new_load": lambda i: EsNewLoading(log, i),
+                "es_new": lambda i: EsNew(log, i, load_first=False),
+                "es_new_load": lambda i: EsNew(log, i, load_first=True),
                 "es_existing": lambda i: EsExisting(log, i, tickets),
                 "es_existing_load": lambda i: EsExistingLoading(log, i, tickets),
             }
