@@ -10,7 +10,8 @@ from services.tickets.aggregate_cache import (
     cache_size_from_env,
 )
 from services.tickets.domain import Ticket
-from tests.unit.tickets.support import AGENT, claimed, opened
+from services.tickets.ticket_repository import CommandSession, TicketRepository
+from tests.unit.tickets.support import AGENT, NOW, claimed, open_events, opened
 
 
 def ticket(ticket_id: str = "t-1", claims: int = 0) -> Ticket:
@@ -110,3 +111,47 @@ def test_size_from_the_environment(monkeypatch):
     monkeypatch.setenv("TICKETS_AGGREGATE_CACHE_SIZE", "many")
     with pytest.raises(ValueError):
         cache_size_from_env()
+
+
+# -- what a command's session leaves in the cache once its transaction committed ------
+
+
+def session(cache: TicketCache, ticket_id: str = "t-1") -> CommandSession:
+    # No store and no decoder: these sessions never load (new tickets, or cached ones).
+    return CommandSession(TicketRepository(None, cache, decode=list), ticket_id, use_cache=True)
+
+
+def test_a_new_ticket_is_cached_as_its_decided_events_make_it():
+    cache = TicketCache(10)
+    opening = session(cache)
+    assert opening.load(None, new_stream=True) == (None, 0)
+    events = open_events()
+    opening.appended("t-1", events, [])
+    opening.committed()
+    cached = cache.get("t-1")
+    assert cached is not None and vars(cached) == vars(Ticket.from_events(events))
+
+
+def test_a_cached_ticket_moves_on_by_what_was_appended_and_the_loaded_copy_is_kept_intact():
+    cache = TicketCache(10)
+    cache.put(opened())
+    claiming = session(cache)
+    ticket, version = claiming.load(None, new_stream=False)
+    assert claiming.used_cache and version == 1
+    before = vars(ticket).copy()
+    claiming.appended("t-1", ticket.claim(AGENT, NOW), [])
+    claiming.committed()
+    assert vars(ticket) == before
+    cached = cache.get("t-1")
+    assert cached is not None and cached.version == 2 and cached.assignee_id == AGENT.id
+
+
+def test_a_stream_written_in_passing_is_evicted():
+    cache = TicketCache(10)
+    cache.put(opened(ticket_id="other"))
+    cache.put(opened())
+    writing = session(cache)
+    writing.load(None, new_stream=False)
+    writing.appended("other", [], [])
+    writing.committed()
+    assert "other" not in cache and "t-1" in cache
