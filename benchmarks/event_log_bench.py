@@ -6,13 +6,17 @@ same server, the same configuration and the same disk:
 
 * raw: a single-row INSERT of a comparable row (uuid, text, jsonb), one per
   transaction: the ceiling any event log on this server lives under;
-* ours: load the stream, decide with the pure domain (``Ticket``), append with
-  ``EventStore.append``, commit; for new tickets and for replies to existing ones;
+* ours: the tickets service's own path (``TicketRepository``): a new ticket is
+  decided without a load, a reply on the ticket from the process's ``TicketCache``;
+  one guarded ``EventStore.append`` each; and, for comparison, the same with a load
+  of the stream first (the path before the cache);
 * eventsourcing: the same decisions and the same JSON stored through the
-  ``eventsourcing`` library's ``PostgresApplicationRecorder`` (its default way:
-  ``select_events`` to load, ``insert_events`` to append), our declared peer;
+  ``eventsourcing`` library's ``PostgresApplicationRecorder``, our declared peer:
+  a new aggregate saved without a load, a reply on the aggregate from the library's
+  own aggregate cache (no fast-forward, its default deep copy); and the same with
+  ``select_events`` first;
 * full command path: ``TicketCommands.open_ticket`` / ``post_reply`` with the read
-  models, to show what the projections cost on top of the log;
+  models (cache on, and off for replies), to show what the projections cost;
 * the relay's publish rate with broker confirms (``benchmarks.relay_bench``).
 
 Each workload runs at 1 and at 8 clients (threads, each with its own connection)
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import itertools
 import json
 import os
@@ -55,6 +60,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from services.tickets.aggregate_cache import CACHE_LOOKUPS, DEFAULT_SIZE, TicketCache
 from services.tickets.application import TicketCommands
 from services.tickets.domain import (
     Actor,
@@ -67,6 +73,7 @@ from services.tickets.domain import (
     ticket_number_for,
 )
 from services.tickets.domain.numbers import MAX_SEQUENCE
+from services.tickets.ticket_repository import CommandSession, TicketRepository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TICKETS_MIGRATIONS = REPO_ROOT / "services" / "tickets" / "migrations"
@@ -121,7 +128,10 @@ def decide_open(ticket_id: str, history: Sequence[DomainEvent], actor: Actor) ->
 
 
 def decide_reply(history: Sequence[DomainEvent], actor: Actor) -> list:
-    ticket = Ticket.from_events(history)
+    return reply_to(Ticket.from_events(history), actor)
+
+
+def reply_to(ticket: Ticket, actor: Actor) -> list:
     return ticket.post_reply(
         actor, REPLY_BODY, (), datetime.now(UTC), message_id=str(uuid.uuid4()), policy=POLICY
     )
@@ -165,6 +175,8 @@ class Result:
     client_cpu_us: float | None = None
     client_cores: float | None = None
     machine_busy: float | None = None
+    # Share of a cached workload's ticket lookups answered from memory (with warm-up).
+    cache_hit_rate: float | None = None
     samples: list[float] = field(default_factory=list)
 
     @property
@@ -368,6 +380,16 @@ class Streams:
             slot[0], slot[1] = self.reserve.pop(), 1
 
 
+class Replying:
+    """A worker that replies to its own tickets (``self.streams``), in turn."""
+
+    streams: Streams
+
+    @property
+    def longest_stream(self) -> int:
+        return self.streams.longest_stream
+
+
 def chunks(total: int, size: int) -> Iterator[range]:
     """``range(total)`` in pieces of ``size`` (itertools.batched is Python 3.12)."""
     for start in range(0, total, size):
@@ -382,7 +404,9 @@ def reserve_size(expected_rate: float, seconds: float, clients: int) -> int:
     return ACTIVE_TICKETS + int(replies / (MAX_STREAM_EVENTS - 1)) + 1
 
 
-class OursNew:
+class OursNewLoading:
+    """Before the aggregate cache: load the (empty) stream, decide, append."""
+
     def __init__(self, url: str, client: int) -> None:
         self.url = url
         self.actor = customer(client)
@@ -391,9 +415,9 @@ class OursNew:
         self.conn = connect(self.url)
 
     def step(self) -> int:
-        # As the peer does: load, decide, then one atomic append statement (its own
-        # transaction on an autocommit connection); optimistic concurrency needs no
-        # transaction around the load.
+        # As the peer's default way: load, decide, then one atomic append statement
+        # (its own transaction on an autocommit connection); optimistic concurrency
+        # needs no transaction around the load.
         ticket_id = str(uuid.uuid4())
         history = STORE.load(self.conn, ticket_id, with_metadata=False)
         events = decide_open(ticket_id, to_domain(history), self.actor)
@@ -414,15 +438,55 @@ def to_domain(recorded: Sequence[Any]) -> list[DomainEvent]:
     return [event_from_data(e.type, e.data, e.schema_version) for e in recorded]
 
 
-class OursExisting:
+def repository_for(cache: TicketCache) -> TicketRepository:
+    """The tickets service's own command path: ``TicketRepository`` over the process's
+    ``TicketCache`` (services/tickets/ticket_repository.py)."""
+    return TicketRepository(STORE, cache, decode=to_domain)
+
+
+def open_through(
+    repository: TicketRepository, conn: psycopg.Connection, actor: Actor, ticket_id: str
+) -> int:
+    """Open a ticket as the service does: no load (the id is new), decide, one guarded
+    append; the session caches the new ticket once the append committed."""
+
+    def attempt(session: CommandSession) -> int:
+        _none, version = session.load(conn, new_stream=True)
+        events = decide_open(ticket_id, [], actor)
+        recorded = STORE.append(
+            conn, ticket_id, version, [to_new_event(e) for e in events], metadata_for(actor)
+        )
+        session.appended(ticket_id, events, recorded)
+        return len(events)
+
+    return repository.run(ticket_id, attempt)
+
+
+class OursNew:
+    """New tickets the way the tickets service opens them (no load)."""
+
+    def __init__(self, url: str, client: int, cache: TicketCache) -> None:
+        self.url = url
+        self.actor = customer(client)
+        self.repository = repository_for(cache)
+
+    def setup(self) -> None:
+        self.conn = connect(self.url)
+
+    def step(self) -> int:
+        return open_through(self.repository, self.conn, self.actor, str(uuid.uuid4()))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class OursExistingLoading(Replying):
+    """Before the aggregate cache: every reply loads and rebuilds its stream."""
+
     def __init__(self, url: str, client: int, tickets: int) -> None:
         self.url = url
         self.actor = customer(client)
         self.tickets = tickets
-
-    @property
-    def longest_stream(self) -> int:
-        return self.streams.longest_stream
 
     def setup(self) -> None:
         self.conn = connect(self.url)
@@ -461,6 +525,51 @@ class OursExisting:
         self.conn.close()
 
 
+class OursExisting(Replying):
+    """Replies the way the tickets service decides them: the ticket from the process's
+    cache (one cache shared by the clients, as by a service's workers), decide, one
+    guarded append; a miss or a stale entry loads the stream."""
+
+    def __init__(self, url: str, client: int, tickets: int, cache: TicketCache) -> None:
+        self.url = url
+        self.actor = customer(client)
+        self.tickets = tickets
+        self.repository = repository_for(cache)
+
+    def setup(self) -> None:
+        self.conn = connect(self.url)
+        fresh = [str(uuid.uuid4()) for _ in range(self.tickets)]
+        for ticket_id in fresh:
+            open_through(self.repository, self.conn, self.actor, ticket_id)
+        self.streams = Streams(fresh)
+
+    def step(self) -> int:
+        slot = self.streams.next()
+        ticket_id = slot[0]
+
+        def attempt(session: CommandSession) -> int:
+            ticket, version = session.load(self.conn, new_stream=False)
+            assert ticket is not None
+            events = reply_to(ticket, self.actor)
+            recorded = STORE.append(
+                self.conn,
+                ticket_id,
+                version,
+                [to_new_event(e) for e in events],
+                metadata_for(self.actor),
+            )
+            session.appended(ticket_id, events, recorded)
+            return version + len(events)
+
+        version = self.repository.run(ticket_id, attempt)
+        appended = version - slot[1]
+        self.streams.appended(slot, version)
+        return appended
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 # -- the eventsourcing library --------------------------------------------------------
 
 
@@ -472,6 +581,7 @@ class EventsourcingLog:
     of its own."""
 
     def __init__(self, url: str, clients: int) -> None:
+        from eventsourcing.application import LRUCache
         from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
         params = conninfo_to_dict(url)
@@ -486,6 +596,9 @@ class EventsourcingLog:
             max_overflow=0,
         )
         self.recorder = PostgresApplicationRecorder(self.datastore)
+        # The library's aggregate cache (an application's AGGREGATE_CACHE_MAXSIZE),
+        # shared by the threads as one application's repository would share it.
+        self.cache: LRUCache[str, Ticket] = LRUCache(maxsize=DEFAULT_SIZE)
 
     def load(self, ticket_id: str) -> list[DomainEvent]:
         events = []
@@ -493,6 +606,18 @@ class EventsourcingLog:
             state = json.loads(stored.state)
             events.append(event_from_data(stored.topic, state["data"], state["schema_version"]))
         return events
+
+    def get_cached(self, ticket_id: str) -> Ticket:
+        """What the library's ``Repository.get`` does with an aggregate cache and
+        ``AGGREGATE_CACHE_FASTFORWARD=n``: the cached aggregate, deep-copied (its
+        default ``DEEPCOPY_FROM_AGGREGATE_CACHE=y``), with no ``select_events``; on
+        a miss, rebuilt from ``select_events`` and cached."""
+        try:
+            ticket = self.cache.get(ticket_id)
+        except KeyError:
+            ticket = Ticket.from_events(self.load(ticket_id))
+            self.cache.put(ticket_id, ticket)
+        return copy.deepcopy(ticket)
 
     def stored(self, ticket_id: str, version: int, events: Sequence[DomainEvent], actor: Actor):
         """Our events as the library's StoredEvent: the same JSON as our rows hold
@@ -523,38 +648,55 @@ class EventsourcingLog:
     ) -> None:
         self.recorder.insert_events(self.stored(ticket_id, version, events, actor))
 
+    def save(self, ticket: Ticket, version: int, events: Sequence[DomainEvent], actor: Actor):
+        """``Application.save`` with a non-fast-forwarding cache: the aggregate has
+        applied its new events (the library's aggregates do so as they trigger
+        them), they are recorded, then the aggregate is put in the cache."""
+        for event in events:
+            ticket.apply(event)
+        assert ticket.id is not None
+        self.append(ticket.id, version, events, actor)
+        self.cache.put(ticket.id, ticket)
+
     def close(self) -> None:
         self.datastore.close()
 
 
 class EsNew:
-    def __init__(self, log: EventsourcingLog, client: int) -> None:
+    """A new aggregate as the library saves one: created in memory, no
+    ``select_events``, ``insert_events``, then cached (``Application.save``); with
+    ``load_first``, ``select_events`` for the new id first, as our "before" row."""
+
+    def __init__(self, log: EventsourcingLog, client: int, load_first: bool) -> None:
         self.log = log
         self.actor = customer(client)
+        self.load_first = load_first
 
     def setup(self) -> None:
         pass
 
     def step(self) -> int:
         ticket_id = str(uuid.uuid4())
-        history = self.log.load(ticket_id)
-        events = decide_open(ticket_id, history, self.actor)
-        self.log.append(ticket_id, len(history), events, self.actor)
+        if self.load_first:
+            history = self.log.load(ticket_id)
+            events = decide_open(ticket_id, history, self.actor)
+            self.log.append(ticket_id, len(history), events, self.actor)
+        else:
+            events = decide_open(ticket_id, [], self.actor)
+            self.log.save(Ticket(), 0, events, self.actor)
         return len(events)
 
     def close(self) -> None:
         pass
 
 
-class EsExisting:
+class EsExistingLoading(Replying):
+    """The library's default (no aggregate cache): ``select_events`` every time."""
+
     def __init__(self, log: EventsourcingLog, client: int, tickets: int) -> None:
         self.log = log
         self.actor = customer(client)
         self.tickets = tickets
-
-    @property
-    def longest_stream(self) -> int:
-        return self.streams.longest_stream
 
     def setup(self) -> None:
         fresh = []
@@ -575,6 +717,34 @@ class EsExisting:
         events = decide_reply(history, self.actor)
         self.log.append(ticket_id, len(history), events, self.actor)
         self.streams.appended(slot, len(history) + len(events))
+        return len(events)
+
+    def close(self) -> None:
+        pass
+
+
+class EsExisting(Replying):
+    """The library with its aggregate cache and no fast-forward: the cached
+    aggregate (deep-copied), decide, ``insert_events``, cache the result."""
+
+    def __init__(self, log: EventsourcingLog, client: int, tickets: int) -> None:
+        self.log = log
+        self.actor = customer(client)
+        self.tickets = tickets
+
+    def setup(self) -> None:
+        fresh = [str(uuid.uuid4()) for _ in range(self.tickets)]
+        for ticket_id in fresh:
+            self.log.save(Ticket(), 0, decide_open(ticket_id, [], self.actor), self.actor)
+        self.streams = Streams(fresh)
+
+    def step(self) -> int:
+        slot = self.streams.next()
+        ticket = self.log.get_cached(slot[0])
+        version = ticket.version
+        events = reply_to(ticket, self.actor)
+        self.log.save(ticket, version, events, self.actor)
+        self.streams.appended(slot, version + len(events))
         return len(events)
 
     def close(self) -> None:
@@ -607,15 +777,11 @@ class FullOpen:
         pass
 
 
-class FullReply:
+class FullReply(Replying):
     def __init__(self, commands: TicketCommands, client: int, tickets: int) -> None:
         self.commands = commands
         self.actor = actor_data(client)
         self.tickets = tickets
-
-    @property
-    def longest_stream(self) -> int:
-        return self.streams.longest_stream
 
     def setup(self) -> None:
         fresh = [
@@ -765,23 +931,35 @@ def domain_cost_us(stream_length: int = MAX_STREAM_EVENTS // 2, rounds: int = 20
 WORKLOADS = (
     ("raw", "raw INSERT, 1 row/transaction (autocommit)"),
     ("raw_tx", "raw INSERT in BEGIN/COMMIT"),
-    ("ours_new", "ours: new tickets (load+decide+append)"),
+    ("ours_new", "ours: new tickets (decide+append)"),
     ("es_new", "eventsourcing: new tickets"),
-    ("ours_existing", "ours: reply to existing ticket"),
-    ("es_existing", "eventsourcing: reply to existing ticket"),
+    ("ours_new_load", "ours, loading first: new tickets"),
+    ("es_new_load", "eventsourcing, loading first: new tickets"),
+    ("ours_existing", "ours: reply, cached (decide+append)"),
+    ("es_existing", "eventsourcing: reply, cached"),
+    ("ours_existing_load", "ours, uncached: reply (load+decide+append)"),
+    ("es_existing_load", "eventsourcing, uncached: reply"),
     ("full_open", "full command: open_ticket (+read models)"),
     ("full_reply", "full command: post_reply (+read models)"),
+    ("full_reply_uncached", "full command: post_reply, cache off"),
 )
 LABELS = dict(WORKLOADS)
 # Which eventsourcing workload each of ours is compared with.
-PEERS = {"ours_new": "es_new", "ours_existing": "es_existing"}
+PEERS = {
+    "ours_new": "es_new",
+    "ours_existing": "es_existing",
+    "ours_new_load": "es_new_load",
+    "ours_existing_load": "es_existing_load",
+}
+# The issue's targets are on the service's own path (the first two pairs).
+TARGETS = ("ours_new", "ours_existing")
+# Workloads whose appends go through a TicketCache (their hit rate is reported).
+CACHED = {"ours_existing", "full_reply"}
 CHECKED_TABLES = {
     "raw": "bench.raw_rows",
     "raw_tx": "bench.raw_rows",
-    "ours_new": "tickets.events",
-    "ours_existing": "tickets.events",
-    "es_new": f"{ES_SCHEMA}.stored_events",
-    "es_existing": f"{ES_SCHEMA}.stored_events",
+    **{name: "tickets.events" for name in PEERS},
+    **{name: f"{ES_SCHEMA}.stored_events" for name in PEERS.values()},
 }
 
 
@@ -807,29 +985,44 @@ class Run:
             def make(i: int) -> Worker:
                 return RawInsert(self.url, explicit_transaction=workload == "raw_tx")
 
-        elif workload == "ours_new":
+        elif workload in ("ours_new", "ours_new_load"):
+            cache = TicketCache(DEFAULT_SIZE)
 
             def make(i: int) -> Worker:
-                return OursNew(self.url, i)
+                if workload == "ours_new":
+                    return OursNew(self.url, i, cache)
+                return OursNewLoading(self.url, i)
 
-        elif workload == "ours_existing":
+        elif workload in ("ours_existing", "ours_existing_load"):
+            # The fastest new-ticket rate bounds the reply rate: enough fresh tickets.
             tickets = reserve_size(self.rate("ours_new", clients), span, clients)
+            cache = TicketCache(DEFAULT_SIZE)
 
             def make(i: int) -> Worker:
-                return OursExisting(self.url, i, tickets)
+                if workload == "ours_existing":
+                    return OursExisting(self.url, i, tickets, cache)
+                return OursExistingLoading(self.url, i, tickets)
 
-        elif workload in ("es_new", "es_existing"):
+        elif workload in PEERS.values():
             log = EventsourcingLog(self.url, clients)
             resources.append(log.close)
             tickets = reserve_size(self.rate("es_new", clients), span, clients)
+            workers = {
+                "es_new": lambda i: EsNew(log, i, load_first=False),
+                "es_new_load": lambda i: EsNew(log, i, load_first=True),
+                "es_existing": lambda i: EsExisting(log, i, tickets),
+                "es_existing_load": lambda i: EsExistingLoading(log, i, tickets),
+            }
 
             def make(i: int) -> Worker:
-                return EsNew(log, i) if workload == "es_new" else EsExisting(log, i, tickets)
+                return workers[workload](i)
 
         else:
             pool = ConnectionPool(self.url, max_size=clients)
             resources.append(pool.close)
-            commands = TicketCommands(pool)
+            # As the service: one TicketCache per process; "cache off" is size 0.
+            size = 0 if workload == "full_reply_uncached" else DEFAULT_SIZE
+            commands = TicketCommands(pool, cache=TicketCache(size))
             tickets = reserve_size(self.rate("full_open", clients), span, clients)
 
             def make(i: int) -> Worker:
@@ -837,6 +1030,7 @@ class Run:
                     return FullOpen(commands, i)
                 return FullReply(commands, i, tickets)
 
+        lookups_before = cache_lookups()
         try:
             result = run_workload(
                 workload, LABELS[workload], make, clients, self.seconds, self.warmup
@@ -844,6 +1038,9 @@ class Run:
         finally:
             for release in resources:
                 release()
+        if workload in CACHED:
+            hits, misses = (a - b for a, b in zip(cache_lookups(), lookups_before, strict=True))
+            result.cache_hit_rate = round(hits / (hits + misses), 3) if hits + misses else None
         if table and not result.errors:
             written = count_rows(self.url, table) - before
             if written < result.events:
@@ -869,7 +1066,8 @@ def evaluate(run: Run, clients_list: Sequence[int]) -> list[dict[str, Any]]:
         if ("raw", clients) not in run.measured:
             continue
         raw = run.summary("raw", clients).commits_per_s
-        for ours, peer in PEERS.items():
+        for ours in TARGETS:
+            peer = PEERS[ours]
             if (ours, clients) not in run.measured:
                 continue
             mine = run.summary(ours, clients).commits_per_s
@@ -894,6 +1092,14 @@ def evaluate(run: Run, clients_list: Sequence[int]) -> list[dict[str, Any]]:
                 }
             )
     return checks
+
+
+def cache_lookups() -> tuple[float, float]:
+    """(hits, misses) of every TicketCache in this process so far."""
+    return (
+        CACHE_LOOKUPS.labels("hit")._value.get(),
+        CACHE_LOOKUPS.labels("miss")._value.get(),
+    )
 
 
 def relay_rate(url: str, amqp_uri: str, n: int) -> dict[str, Any]:
@@ -995,9 +1201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for workload in order:
                     result = run.measure(workload, clients)
                     progress(
-                        f"[{round_no}/{args.repeat}] {workload:<14} clients={clients:<2}"
+                        f"[{round_no}/{args.repeat}] {workload:<19} clients={clients:<2}"
                         f" {result.commits_per_s:>8,.0f} commits/s"
                         + (f"  errors={result.errors}" if result.errors else "")
+                        + (
+                            f"  cache hits {result.cache_hit_rate:.1%}"
+                            if result.cache_hit_rate is not None
+                            else ""
+                        )
                     )
                     if result.first_error and result.errors:
                         progress(result.first_error)
@@ -1056,6 +1267,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" <= {MAX_STREAM_EVENTS} events\n"
     )
     print_table(run, clients_list, order)
+    hit_rates = [
+        f"{workload} x{clients} {run.summary(workload, clients).cache_hit_rate:.1%}"
+        for workload in order
+        for clients in clients_list
+        if (workload, clients) in run.measured
+        and run.summary(workload, clients).cache_hit_rate is not None
+    ]
+    if hit_rates:
+        print("\naggregate cache hit rate: " + ", ".join(hit_rates))
     print(f"\ndomain CPU per reply command (decode ~10 events, decide, encode): {domain_us:.0f} µs")
     if relay["status"] == "ok":
         print(f"relay publish rate with confirms: {relay['events_per_s']:,.0f} events/s")

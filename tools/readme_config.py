@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = "| `RELAY_BATCH_SIZE` |"
-DOC_NAMES = {"gateway": "api"}
+DOC_NAMES = {"gateway": "api", "tickets": "event-log"}
 METRICS_PORTS = {
     "SLA": ("9105", "9106"),
     "NOTIFY": ("9107", "9108"),

@@ -5,8 +5,9 @@ updates and the idempotency record share ONE transaction: commit is the fact.
 
 Ordering invariant that readers rely on (docs/event-log.md): within an append
 transaction the events INSERT must be the first write, done after the stream was
-read. The transaction id is assigned at the first write, so a later version of a
-stream always carries a larger xid than the earlier version it was decided on.
+read (or taken from an in-memory copy of committed state, as the tickets aggregate
+cache does). The transaction id is assigned at the first write, so a later version
+of a stream always carries a larger xid than the earlier version it was decided on.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import psycopg
 from prometheus_client import Counter, Histogram
 
 from services.tickets import projections, schemas
+from services.tickets.aggregate_cache import TicketCache
 from services.tickets.attachments import (
     UNUSED_UPLOAD_GRACE,
     AttachmentStorage,
@@ -50,7 +51,8 @@ from services.tickets.domain import (
 from services.tickets.domain.errors import AttachmentTooLarge
 from services.tickets.domain.numbers import ticket_number_for
 from services.tickets.membership import narrow_to_membership
-from services.tickets.privacy import CODEC, append_sealed, customer_of
+from services.tickets.privacy import CODEC, append_sealed, customer_not_erased, customer_of
+from services.tickets.ticket_repository import CommandSession, TicketRepository
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +118,17 @@ class TicketCommands:
         storage: AttachmentStorage | None = None,
         policy: TicketPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
+        cache: TicketCache | None = None,
     ) -> None:
         self.pool = pool
+        # ``cache``: the process's TicketCache (the service's TicketCacheProvider);
+        # None loads every ticket from the log.
+        self.tickets = TicketRepository(
+            STORE,
+            cache,
+            decode=lambda history: to_domain(history),
+            still_usable=customer_not_erased,
+        )
         self.storage = storage or PostgresAttachmentStorage()
         self.policy = policy or TicketPolicy()
         self.clock = clock
@@ -141,15 +152,19 @@ class TicketCommands:
         try:
             for attempt in range(1, attempts + 1):
                 try:
-                    return self._run_once(
-                        command,
-                        actor,
+                    return self.tickets.run(
                         ticket_id,
-                        decide,
-                        context,
-                        scoped_key,
-                        expected_version,
-                        new_stream,
+                        lambda session: self._run_once(
+                            command,
+                            actor,
+                            ticket_id,
+                            decide,
+                            context,
+                            scoped_key,
+                            expected_version,
+                            new_stream,
+                            session,
+                        ),
                     )
                 except ConcurrencyConflict as exc:
                     COMMAND_CONFLICTS.labels(command).inc()
@@ -179,6 +194,7 @@ class TicketCommands:
         scoped_key: str | None,
         expected_version: int | None,
         new_stream: bool,
+        session: CommandSession,
     ) -> dict[str, Any]:
         with self.pool.transaction() as conn:
             actor = narrow_to_membership(conn, actor)
@@ -186,11 +202,9 @@ class TicketCommands:
                 previous = STORE.find_result(conn, scoped_key)
                 if previous is not None:
                     return self._view(conn, previous["ticket_id"])
-            history = [] if new_stream else STORE.load(conn, ticket_id, with_metadata=False)
-            if not new_stream and not history:
+            ticket, version = session.load(conn, new_stream)
+            if not new_stream and ticket is None:
                 raise NotFound(f"ticket {ticket_id}")
-            ticket = Ticket.from_events(to_domain(history)) if history else None
-            version = len(history)
             if expected_version is not None and expected_version != version:
                 raise ConcurrencyConflict(ticket_id, expected_version)
             now = self.clock()
@@ -209,6 +223,7 @@ class TicketCommands:
                     context.metadata(actor.id, actor.role.value),
                     customer_of(conn, ticket, stream_id, events),
                 )
+                session.appended(stream_id, events, recorded)
                 for event in recorded:
                     projections.project(conn, event)
                     EVENTS_APPENDED.labels(event.type).inc()

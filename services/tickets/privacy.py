@@ -53,6 +53,14 @@ def customer_of(conn: psycopg.Connection, ticket: Any, stream_id: str, events: S
     return row["customer_id"]
 
 
+def customer_not_erased(conn: psycopg.Connection, ticket: Any) -> bool:
+    """False once the ticket's customer is erased: a cached ticket (plaintext in this
+    process's memory) must then be dropped. Answered from the key cache, so at most
+    ``TICKETS_KEY_CACHE_SECONDS`` late in a replica that did not do the erasure."""
+    customer_id = getattr(ticket, "customer_id", None)
+    return not customer_id or KEYS.key_for_subject(conn, customer_id).key is not None
+
+
 def append_sealed(
     store: EventStore,
     conn: psycopg.Connection,

@@ -18,6 +18,7 @@ import psycopg
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.tickets.aggregate_cache import TicketCacheProvider
 from services.tickets.application import TicketCommands
 from services.tickets.membership import record_assignment, record_removal
 from services.tickets.open_tickets_gauge import OpenTicketsGauge
@@ -38,10 +39,11 @@ class TicketsService(ReplayEntrypoints):
     context = CallContextProvider()
     metrics = EntrypointMetrics()
     open_tickets = OpenTicketsGauge()
+    ticket_cache = TicketCacheProvider()
 
     @property
     def _commands(self) -> TicketCommands:
-        return TicketCommands(self.db)
+        return TicketCommands(self.db, cache=self.ticket_cache)
 
     @property
     def _queries(self) -> TicketQueries:

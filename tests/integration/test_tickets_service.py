@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 
 from pasokh_common.errors import ServiceError
@@ -81,15 +82,20 @@ def test_probes_and_metrics_are_served(running_tickets):
     # ready shortly after the RPC consumer is up (the runner marks it once start returns)
     assert wait_until(lambda: http_get(base + "/readyz")[0] == 200, timeout=30)
     with ClusterRpcProxy({"AMQP_URI": running_tickets["amqp_uri"]}, timeout=30) as cluster:
-        cluster.tickets.open_ticket(
+        ticket = cluster.tickets.open_ticket(
             CUSTOMER,
             {"department": "finance", "subject": "صورتحساب", "body": "سلام", "priority": "high"},
         )
+        # Another worker of the same process decides on the ticket the open cached.
+        cluster.tickets.post_reply(CUSTOMER, {"ticket_id": ticket["ticket_id"], "body": "و بعد"})
     status, text = http_get(base + "/metrics")
     assert status == 200
     assert 'pasokh_tickets_opened_total{department="finance",priority="high"} 1.0' in text
     assert 'pasokh_tickets_events_appended_total{event_type="TicketOpened"} 1.0' in text
     assert "pasokh_tickets_command_seconds_bucket" in text
+    assert 'pasokh_tickets_aggregate_cache_lookups_total{result="hit"} 1.0' in text
+    misses = re.search(r'pasokh_tickets_aggregate_cache_lookups_total\{result="miss"\} (\S+)', text)
+    assert misses is None or float(misses.group(1)) == 0
     assert (
         'pasokh_rpc_requests_total{method="open_ticket",outcome="ok",service="tickets"} 1.0' in text
     )
