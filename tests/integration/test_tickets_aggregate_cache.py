@@ -4,6 +4,7 @@ play two replicas of the tickets service writing the same tickets."""
 from __future__ import annotations
 
 import threading
+import uuid
 
 from pasokh_common.errors import Conflict
 
@@ -43,13 +44,10 @@ def stored(pool, ticket_id: str) -> Ticket:
 
 
 def stored_bodies(pool, ticket_id: str) -> list[str]:
+    """The replies' bodies as the log holds them (opened: they are stored sealed)."""
     with pool.connection() as conn:
-        rows = conn.execute(
-            "SELECT data->>'body' AS body FROM tickets.events"
-            " WHERE stream_id = %s AND event_type = 'ReplyPosted' ORDER BY version",
-            (ticket_id,),
-        ).fetchall()
-    return [r["body"] for r in rows]
+        events = STORE.load(conn, ticket_id)
+    return [e.data["body"] for e in events if e.type == "ReplyPosted"]
 
 
 def metric(name: str, **labels: str) -> float:
@@ -225,13 +223,15 @@ def test_a_cached_ticket_of_an_erased_customer_is_dropped_not_reused(tickets_poo
     from services.tickets.privacy import ERASED, KEYS, erase_customer
 
     commands, cache = replica(tickets_pool)
-    ticket_id = open_ticket(commands, subject="موضوع شخصی")
+    customer = {"id": f"cust-erased-{uuid.uuid4()}", "role": "customer"}
+    payload = {"department": "technical", "subject": "موضوع شخصی", "body": "متن"}
+    ticket_id = commands.open_ticket(customer, payload)["ticket_id"]
     commands.claim(AGENT, {"ticket_id": ticket_id})
     assert cache.get(ticket_id).subject == "موضوع شخصی"
     before = metric("pasokh_tickets_aggregate_cache_evictions_total", reason="erased")
 
     with tickets_pool.transaction() as conn:
-        erase_customer(conn, CUSTOMER["id"])
+        erase_customer(conn, customer["id"])
     KEYS.forget_cache()  # as another replica would see it once its key cache expires
     reply(commands, ticket_id, "پاسخ کارشناس", actor=AGENT)
 
