@@ -199,6 +199,11 @@ def test_the_seed_story_through_the_panel(stack, admin, browser):  # noqa: F811
     assert "پاسخ داده شده" in customer.locator(".ticket-row", has_text=subject).inner_text()
     shoot(customer, "customer-tickets")
     at_phone_width(customer, "customer-tickets")
+    # Kept ticket number in hand: the customer finds the ticket by it.
+    customer.get_by_label("جست‌وجو با شماره درخواست").fill(number)
+    customer.get_by_role("button", name="جست‌وجو").click()
+    customer.get_by_role("heading", name=subject).wait_for()
+    customer.goto("/panel/#/tickets?status=answered")
     customer.locator(".ticket-row", has_text=subject).click()
     customer.locator(".message.from-staff").wait_for()
     assert "گزارش.txt" in customer.locator(".message.from-staff").inner_text()
@@ -306,7 +311,7 @@ def test_an_agent_changes_priority_merges_and_transfers_from_the_ticket_page(
     agent = new_agent(stack, admin, [department, second])
     customer = register_customer(stack)
     kept, duplicate = open_ticket(customer, department), open_ticket(customer, department)
-    other = open_ticket(customer, department)
+    other, solved = open_ticket(customer, department), open_ticket(customer, department)
     outside: list[str] = []
     desk = log_in(browser, stack, agent.phone, outside)
     desk.get_by_role("heading", name="صف دپارتمان").wait_for()
@@ -345,7 +350,15 @@ def test_an_agent_changes_priority_merges_and_transfers_from_the_ticket_page(
     transfer.get_by_role("button", name="ارجاع").click()
     desk.get_by_role("heading", name="صف دپارتمان").wait_for()
 
+    desk.goto(f"/panel/#/agent/ticket/{solved['ticket_id']}")
+    desk.get_by_role("heading", name=solved["subject"]).wait_for()
+    closing = desk.locator("form", has_text="بستن")
+    closing.get_by_label("دلیل (اختیاری)").fill("مشکل برطرف شد")
+    closing.get_by_role("button", name="بستن درخواست").click()
+    desk.locator(".meta .status-closed").wait_for()
+
     assert ok(agent.api.get(f"/api/v1/tickets/{kept['ticket_id']}"))["priority"] == "urgent"
+    assert ok(agent.api.get(f"/api/v1/tickets/{solved['ticket_id']}"))["status"] == "closed"
     merged = ok(agent.api.get(f"/api/v1/tickets/{duplicate['ticket_id']}"))
     assert (merged["status"], merged["merged_into"]) == ("closed", kept["ticket_id"])
     assert ok(agent.api.get(f"/api/v1/tickets/{other['ticket_id']}"))["department"] == second
