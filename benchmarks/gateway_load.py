@@ -229,6 +229,46 @@ def machine_busy() -> tuple[float, float]:
 
 
 SERVERS = {"postgres": "postgresql", "beam.smp": "rabbitmq"}
+
+
+def backend_pids(admin_url: str) -> list[int]:
+    """PostgreSQL backends connected to the scratch database (ours, not other users')."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def cpu_snapshot(pids: dict[str, int], admin_url: str) -> dict[str, float]:
+    """CPU seconds so far of each of our processes, of RabbitMQ (the whole broker, so
+    other vhosts' traffic counts too) and of the PostgreSQL backends serving the scratch
+    database (``postgresql (our backends)``, a backend that exits meanwhile is lost)."""
+    snapshot = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    snapshot |= cpu_by_command(SERVERS)
+    for pid in backend_pids(admin_url):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            snapshot[f"pg-backend-{pid}"] = cpu_seconds(pid)
+    return snapshot
+
+
+def cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds between two snapshots by process, our backends summed; "postgresql
+    (whole server)" also counts other users of a shared server, "rabbitmq" likewise."""
+    spent: dict[str, float] = {}
+    for name, total in after.items():
+        key = "postgresql (our backends)" if name.startswith("pg-backend-") else name
+        key = "postgresql (whole server)" if key == "postgresql" else key
+        spent[key] = spent.get(key, 0.0) + total - before.get(name, 0.0)
+    spent["system (services, relays, our backends)"] = sum(
+        v
+        for k, v in spent.items()
+        if k not in ("rabbitmq", "postgresql (whole server)", "load-generator")
+    )
+    return spent
+
+
 METRIC_SAMPLE = re.compile(r"^(pasokh_\w+_seconds)_(sum|count)(\{[^}]*\})? (\S+)$")
 
 
@@ -544,6 +584,11 @@ def print_report(result: dict, errors: list[str]) -> None:
         f"{name} {pct}" for name, pct in sorted(
             result["cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1])
     ))  # fmt: skip
+    print("CPU ms per ticket (opened and answered), from the load's start until every SMS"
+          " was recorded: " + ", ".join(
+        f"{name} {ms}" for name, ms in sorted(
+            result["cpu_ms_per_ticket_until_drained"].items(), key=lambda kv: -kv[1])
+    ))  # fmt: skip
     print("where the time went during the load (series, calls, mean ms):")
     for key, calls, mean in result["mean_ms_by_series"]:
         print(f"  {key:<90} {calls:>7} {mean:>9}")
@@ -586,16 +631,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"driving {args.clients} clients for {args.seconds:g} s", file=sys.stderr)
         pids = {name: p.pid for name, p in stack.processes.items()}
         pids["load-generator"] = os.getpid()
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        before |= cpu_by_command(SERVERS)
+        before = cpu_snapshot(pids, stack.admin_url)
         busy_before = machine_busy()
         durations_before = duration_totals(stack.env)
         load = drive(stack, department, agent, customers, args.clients, args.seconds)
         busy_after = machine_busy()
         durations = busiest_durations(durations_before, duration_totals(stack.env))
-        after = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        after |= cpu_by_command(SERVERS)
-        cpu = {name: round(100 * (after[name] - before[name]) / load.elapsed) for name in after}
+        after = cpu_snapshot(pids, stack.admin_url)
+        spent = cpu_spent(before, after)
+        cpu = {name: round(100 * seconds / load.elapsed) for name, seconds in spent.items()}
         cpu["machine (all cores)"] = round(
             100
             * os.cpu_count()
@@ -605,7 +649,13 @@ def main(argv: list[str] | None = None) -> int:
         print("waiting for every SMS", file=sys.stderr)
         waited = time.monotonic()
         rows = wait_for_sms(stack.admin_url, args.sms_patience)
+        drained = cpu_snapshot(pids, stack.admin_url)
         result = report(load, rows, cpu, args)
+        tickets = result["http"]["open"]["ok"]
+        result["cpu_ms_per_ticket_until_drained"] = {
+            name: round(1000 * seconds / max(1, tickets), 1)
+            for name, seconds in cpu_spent(before, drained).items()
+        }
         result["sms_drain_seconds_after_load"] = round(time.monotonic() - waited, 1)
         result["mean_ms_by_series"] = durations
     print_report(result, load.errors)

@@ -49,8 +49,12 @@ class Intake:
         event: DeliveredEvent,
         plans: Sequence[MessagePlan],
         not_before: datetime | None = None,
-    ) -> int:
-        """Queue each plan once; returns how many were new.
+    ) -> None:
+        """Queue each plan once (a repeat finds its idempotency key and adds nothing).
+
+        Nothing is read back (no row count): the handlers run pipelined (see
+        ``idempotent_event_handler(pipeline=True)``), where an unread row count is
+        not known yet.
 
         ``not_before`` holds the messages until then (an escalation's ``notify_at``);
         quiet hours still apply from that instant, and the time to live counts from
@@ -60,9 +64,8 @@ class Intake:
         config = self.deps.config
         start = max(now, not_before) if not_before is not None else now
         due = allowed_at(start, config.quiet_hours, urgent=False)
-        added = 0
         for plan in plans:
-            added += repo.insert_message(
+            repo.insert_message(
                 tx,
                 {
                     "message_id": message_id_for(plan.key),
@@ -85,7 +88,6 @@ class Intake:
                     "created_at": now,
                 },
             )
-        return added
 
     def _ticket(self, tx: psycopg.Connection, ticket_id: str) -> TicketInfo:
         ticket = repo.find_ticket(tx, ticket_id)

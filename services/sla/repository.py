@@ -263,6 +263,44 @@ def load_ticket(conn: psycopg.Connection, ticket_id: str, for_update: bool) -> S
     return found[0] if found else None
 
 
+@dataclass(frozen=True)
+class EventContext:
+    """What applying one ticket event reads, in one statement: the ticket (locked),
+    the rules version in force and the versions of its events held in ``sla.inbox``."""
+
+    stored: StoredTicket | None
+    rules_version: int
+    held_versions: frozenset[int]
+
+
+def load_for_event(conn: psycopg.Connection, ticket_id: str) -> EventContext:
+    """``load_ticket(for_update=True)``, ``rules_version`` and the ticket's held
+    versions in one round trip (the handler of every ticket event needs all three).
+
+    Must run after ``lock_rules_and_ticket`` in a later statement (each statement
+    reads with its own snapshot), so the rules and the inbox rows it sees are the
+    ones the locks protect: whoever holds an event for this ticket or changes the
+    rules takes those locks first. Clocks come as JSON (every column is an integer
+    or text, so nothing is lost on the way).
+    """
+    row = conn.execute(
+        "SELECT (SELECT version FROM sla.rules_state) AS rules_version,"
+        " ARRAY(SELECT version FROM sla.inbox WHERE ticket_id = %(id)s) AS held_versions,"
+        " to_jsonb(t) AS ticket,"
+        " (SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') FROM (SELECT "
+        + _CLOCK_COLUMNS
+        + " FROM sla.clocks WHERE ticket_id = %(id)s) AS c) AS clocks"
+        " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT "
+        + _TICKET_COLUMNS
+        + " FROM sla.tickets WHERE ticket_id = %(id)s FOR UPDATE) AS t ON true",
+        {"id": ticket_id},
+    ).fetchone()
+    stored = None
+    if row["ticket"] is not None:
+        stored = _ticket(row["ticket"], [_clock(clock) for clock in row["clocks"]])
+    return EventContext(stored, int(row["rules_version"]), frozenset(row["held_versions"]))
+
+
 def claim_due(conn: psycopg.Connection, now: int, limit: int) -> list[StoredTicket]:
     """Tickets with a warning or breach due by ``now``, locked for this transaction;
     rows another replica (or a handler) holds are skipped, not waited for."""

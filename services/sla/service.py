@@ -90,7 +90,7 @@ class SlaService:
 
     # -- what tickets tells us --------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "#")
+    @idempotent_event_handler("tickets", "#", pipeline=True)
     def on_ticket_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         self._app.intake.receive(tx, event)
 

@@ -21,6 +21,7 @@ from services.tickets.application import TicketCommands
 from services.tickets.membership import record_assignment, record_removal
 from services.tickets.open_tickets_gauge import OpenTicketsGauge
 from services.tickets.queries import TicketQueries
+from services.tickets.similarity import similar_open_tickets
 from services.tickets.sla_deadlines import record_targets
 
 command = rpc(expected_exceptions=ServiceError)
@@ -45,15 +46,15 @@ class TicketsService:
 
     # -- what identity tells us -------------------------------------------------------
 
-    @idempotent_event_handler("identity", "AgentAssignedToDepartment")
+    @idempotent_event_handler("identity", "AgentAssignedToDepartment", pipeline=True)
     def on_agent_assigned(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_assignment(tx, event.data)
 
-    @idempotent_event_handler("identity", "AgentRemovedFromDepartment")
+    @idempotent_event_handler("identity", "AgentRemovedFromDepartment", pipeline=True)
     def on_agent_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_removal(tx, event.data)
 
-    @idempotent_event_handler("sla", "SlaTargetsSet")
+    @idempotent_event_handler("sla", "SlaTargetsSet", pipeline=True)
     def on_sla_targets_set(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_targets(tx, event.data)
 
@@ -68,6 +69,22 @@ class TicketsService:
     @domain_errors
     def open_ticket(self, actor: dict, payload: dict) -> dict[str, Any]:
         return self._commands.open_ticket(actor, payload, self.context)
+
+    @command
+    @domain_errors
+    def open_ticket_unless_similar(
+        self, actor: dict, payload: dict, similar: dict | None = None
+    ) -> dict[str, Any]:
+        """The gateway's opening in one RPC: when ``similar`` carries the duplicate
+        check's parameters (``similar_open_tickets``) and finds an open ticket like
+        this one, ``{"similar": items}`` and nothing is opened; else
+        ``{"ticket": ...}`` as ``open_ticket`` answers. As with two separate calls,
+        two openings racing each other may both pass (discouragement, not a rule)."""
+        if similar is not None:
+            found = similar_open_tickets(self.db, actor, similar)
+            if found["items"]:
+                return {"similar": found["items"]}
+        return {"ticket": self._commands.open_ticket(actor, payload, self.context)}
 
     @command
     @domain_errors
@@ -163,8 +180,6 @@ class TicketsService:
     @command
     @domain_errors
     def similar_open_tickets(self, actor: dict, params: dict) -> dict[str, Any]:
-        from services.tickets.similarity import similar_open_tickets
-
         return similar_open_tickets(self.db, actor, params)
 
     # -- housekeeping ----------------------------------------------------------------
