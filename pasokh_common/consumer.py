@@ -129,7 +129,6 @@ class _Delivery:
     consumer: str
     schema: str
     db_attr: str
-    pipeline: bool = False
 
 
 # -- configuration and topology --------------------------------------------------------
@@ -310,7 +309,6 @@ class IdempotentEventHandler(EventHandler):
         schema: str | None = None,
         max_attempts: int = 5,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
-        pipeline: bool = False,
         **kwargs: Any,
     ) -> None:
         if max_attempts < 1:
@@ -326,7 +324,6 @@ class IdempotentEventHandler(EventHandler):
         self.schema = schema
         self.max_attempts = max_attempts
         self.default_retry_delays = tuple(retry_delays)
-        self.pipeline = pipeline
         super().__init__(
             source_service,
             event_type,
@@ -407,7 +404,7 @@ class IdempotentEventHandler(EventHandler):
                 "MissingEventId: no message_id or cloudEvents_id, cannot deduplicate",
             )
             return
-        delivery = _Delivery(event, self.consumer, self.schema_name, self.db_attr, self.pipeline)
+        delivery = _Delivery(event, self.consumer, self.schema_name, self.db_attr)
         started = time.monotonic()
         try:
             self.container.spawn_worker(
@@ -589,25 +586,10 @@ def _error_text(exc: BaseException) -> str:
 def _run_once(service: Any, handler: Callable, delivery: _Delivery) -> Outcome:
     """Claim the event and apply it in one transaction: both commit or neither."""
     pool = getattr(service, delivery.db_attr)
-    if delivery.pipeline:
-        return _run_pipelined(pool, service, handler, delivery)
     with pool.transaction() as tx:
         if not claim_event(tx, delivery.schema, delivery.consumer, delivery.event.event_id):
             return Outcome.DUPLICATE
         handler(service, tx, delivery.event)
-    return Outcome.PROCESSED
-
-
-def _run_pipelined(pool: Any, service: Any, handler: Callable, delivery: _Delivery) -> Outcome:
-    """The same transaction in psycopg's pipeline mode: statements whose result nobody
-    reads (BEGIN, writes, COMMIT) travel with the next one that is read, so a handler
-    of a few reads and several writes costs a few round trips instead of one per
-    statement. The guarantees are the same: one transaction, rolled back on any error
-    (a failed write surfaces at the next read or at COMMIT instead of at once)."""
-    with pool.connection() as conn, conn.pipeline(), conn.transaction():
-        if not claim_event(conn, delivery.schema, delivery.consumer, delivery.event.event_id):
-            return Outcome.DUPLICATE
-        handler(service, conn, delivery.event)
     return Outcome.PROCESSED
 
 
@@ -620,7 +602,6 @@ def idempotent_event_handler(
     schema: str | None = None,
     max_attempts: int = 5,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
-    pipeline: bool = False,
     **kwargs: Any,
 ) -> Callable[[Callable], Callable]:
     """Decorate ``def handle(self, tx, event)`` as an exactly-once event handler.
@@ -629,13 +610,6 @@ def idempotent_event_handler(
     ``<schema>.processed_events`` (schema default: the service name); keep it stable,
     or already-processed events would be applied again. ``max_attempts`` counts the
     first delivery; ``retry_delays[n-1]`` seconds pass before attempt ``n+1``.
-
-    ``pipeline=True`` runs the transaction in psycopg's pipeline mode (fewer round
-    trips; see ``_run_pipelined``). Only for a handler that reads every result it
-    depends on through a fetch (``fetchone``/``fetchall``/``RETURNING``), never
-    through ``cursor.rowcount`` of an unread statement, and that does not catch a
-    database error of one statement to carry on: in pipeline mode an error arrives
-    later and has already aborted the transaction.
     """
 
     def decorate(handler: Callable) -> Callable:
@@ -653,7 +627,6 @@ def idempotent_event_handler(
                 schema=schema,
                 max_attempts=max_attempts,
                 retry_delays=retry_delays,
-                pipeline=pipeline,
                 **kwargs,
             ),
         )

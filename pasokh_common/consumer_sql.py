@@ -62,13 +62,11 @@ def claim_event(tx: psycopg.Connection, schema: str, consumer: str, event_id: st
     Must run inside the transaction that applies the event's effect, so that both
     commit or neither does.
     """
-    # RETURNING rather than rowcount: a row to fetch is also what tells a connection in
-    # pipeline mode to send what it queued and wait for this answer.
     cursor = tx.execute(
         sql.SQL(
             "INSERT INTO {}.processed_events (consumer, event_id) VALUES (%s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING true AS claimed"
+            " ON CONFLICT DO NOTHING"
         ).format(sql.Identifier(schema)),
         (consumer, event_id),
     )
-    return cursor.fetchone() is not None
+    return cursor.rowcount == 1

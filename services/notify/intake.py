@@ -49,12 +49,8 @@ class Intake:
         event: DeliveredEvent,
         plans: Sequence[MessagePlan],
         not_before: datetime | None = None,
-    ) -> None:
-        """Queue each plan once (a repeat finds its idempotency key and adds nothing).
-
-        Nothing is read back (no row count): the handlers run pipelined (see
-        ``idempotent_event_handler(pipeline=True)``), where an unread row count is
-        not known yet.
+    ) -> int:
+        """Queue each plan once; returns how many were new.
 
         ``not_before`` holds the messages until then (an escalation's ``notify_at``);
         quiet hours still apply from that instant, and the time to live counts from
@@ -64,8 +60,9 @@ class Intake:
         config = self.deps.config
         start = max(now, not_before) if not_before is not None else now
         due = allowed_at(start, config.quiet_hours, urgent=False)
+        added = 0
         for plan in plans:
-            repo.insert_message(
+            added += repo.insert_message(
                 tx,
                 {
                     "message_id": message_id_for(plan.key),
@@ -88,6 +85,7 @@ class Intake:
                     "created_at": now,
                 },
             )
+        return added
 
     def _ticket(self, tx: psycopg.Connection, ticket_id: str) -> TicketInfo:
         ticket = repo.find_ticket(tx, ticket_id)

@@ -144,33 +144,31 @@ class NotifyService:
 
     # -- events ------------------------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "TicketOpened", pipeline=True)
+    @idempotent_event_handler("tickets", "TicketOpened")
     def on_ticket_opened(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).ticket_opened(tx, event)
 
-    @idempotent_event_handler("tickets", "ReplyPosted", max_attempts=WAIT_FOR_TICKET, pipeline=True)
+    @idempotent_event_handler("tickets", "ReplyPosted", max_attempts=WAIT_FOR_TICKET)
     def on_reply_posted(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).reply_posted(tx, event)
 
-    @idempotent_event_handler(
-        "tickets", "TicketClosed", max_attempts=WAIT_FOR_TICKET, pipeline=True
-    )
+    @idempotent_event_handler("tickets", "TicketClosed", max_attempts=WAIT_FOR_TICKET)
     def on_ticket_closed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).ticket_closed(tx, event)
 
-    @idempotent_event_handler("sla", "SlaWarning", max_attempts=WAIT_FOR_TICKET, pipeline=True)
+    @idempotent_event_handler("sla", "SlaWarning", max_attempts=WAIT_FOR_TICKET)
     def on_sla_warning(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).sla_event(tx, event, "SlaWarning")
 
-    @idempotent_event_handler("sla", "SlaBreached", max_attempts=WAIT_FOR_TICKET, pipeline=True)
+    @idempotent_event_handler("sla", "SlaBreached", max_attempts=WAIT_FOR_TICKET)
     def on_sla_breached(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).sla_event(tx, event, "SlaBreached")
 
-    @idempotent_event_handler("identity", "AgentAssignedToDepartment", pipeline=True)
+    @idempotent_event_handler("identity", "AgentAssignedToDepartment")
     def on_member_assigned(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).member_assigned(tx, event)
 
-    @idempotent_event_handler("identity", "AgentRemovedFromDepartment", pipeline=True)
+    @idempotent_event_handler("identity", "AgentRemovedFromDepartment")
     def on_member_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).member_removed(tx, event)
 

@@ -23,6 +23,10 @@ from services.sla.domain.events import SlaBreached, SlaEvent, SlaWarning
 from services.sla.domain.ticket import Measurement
 
 STORE = EventStore("sla")
+_APPEND_TICKET_EVENT = sql.SQL(
+    "INSERT INTO {} (stream_id, version, event_id, event_type, schema_version,"
+    " data, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+).format(sql.Identifier("sla", "events"))
 
 
 def _new(event: SlaEvent) -> NewEvent:
@@ -35,7 +39,8 @@ def append_ticket_batches(
     metadata: EventMetadata,
 ) -> dict[str, int]:
     """Append the events of many tickets, ``(ticket_id, head, events)`` each, in one
-    pipelined statement; returns each ticket's new head.
+    pipelined batch (one plain statement for a single event); returns each ticket's
+    new head.
 
     The same rows ``EventStore.append`` writes, without its per-stream head query: the
     caller holds every ticket's row lock, so each head is known, and the unique
@@ -60,15 +65,7 @@ def append_ticket_batches(
             )
             metrics.EVENTS_APPENDED.labels(new.type).inc()
         heads[ticket_id] = head + len(events)
-    if rows:
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                sql.SQL(
-                    "INSERT INTO {} (stream_id, version, event_id, event_type, schema_version,"
-                    " data, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                ).format(sql.Identifier("sla", "events")),
-                rows,
-            )
+    repo.execute_rows(conn, _APPEND_TICKET_EVENT, rows)
     return heads
 
 

@@ -422,10 +422,21 @@ def save_tickets(conn: psycopg.Connection, writes: Sequence[TicketWrite]) -> Non
             for clock in write.state.clocks
             if old.get(clock.key) != clock
         )
-    with conn.cursor() as cursor:
-        cursor.executemany(_SAVE_TICKET, [_ticket_params(write) for write in writes])
-        if clocks:
-            cursor.executemany(_SAVE_CLOCK, clocks)
+    execute_rows(conn, _SAVE_TICKET, [_ticket_params(write) for write in writes])
+    execute_rows(conn, _SAVE_CLOCK, clocks)
+
+
+def execute_rows(conn: psycopg.Connection, statement: Any, rows: Sequence[Sequence[Any]]) -> None:
+    """One statement per row: ``executemany`` for many (pipelined, one round trip),
+    a plain ``execute`` for one. psycopg's ``executemany`` enters and leaves pipeline
+    mode even for a single row, which costs more CPU under eventlet than the
+    round trip it saves (measured: about 0.13 ms per call, the most common case here
+    being one ticket's event)."""
+    if len(rows) == 1:
+        conn.execute(statement, rows[0])
+    elif rows:
+        with conn.cursor() as cursor:
+            cursor.executemany(statement, rows)
 
 
 def save_ticket(

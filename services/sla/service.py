@@ -90,7 +90,7 @@ class SlaService:
 
     # -- what tickets tells us --------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "#", pipeline=True)
+    @idempotent_event_handler("tickets", "#")
     def on_ticket_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         self._app.intake.receive(tx, event)
 

@@ -46,15 +46,15 @@ class TicketsService:
 
     # -- what identity tells us -------------------------------------------------------
 
-    @idempotent_event_handler("identity", "AgentAssignedToDepartment", pipeline=True)
+    @idempotent_event_handler("identity", "AgentAssignedToDepartment")
     def on_agent_assigned(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_assignment(tx, event.data)
 
-    @idempotent_event_handler("identity", "AgentRemovedFromDepartment", pipeline=True)
+    @idempotent_event_handler("identity", "AgentRemovedFromDepartment")
     def on_agent_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_removal(tx, event.data)
 
-    @idempotent_event_handler("sla", "SlaTargetsSet", pipeline=True)
+    @idempotent_event_handler("sla", "SlaTargetsSet")
     def on_sla_targets_set(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_targets(tx, event.data)
 
