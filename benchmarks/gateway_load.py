@@ -589,6 +589,15 @@ def print_report(result: dict, errors: list[str]) -> None:
         f"{name} {ms}" for name, ms in sorted(
             result["cpu_ms_per_ticket_until_drained"].items(), key=lambda kv: -kv[1])
     ))  # fmt: skip
+    print("marginal CPU ms per ticket (the same, less what the idle stack uses in that time):"
+          " " + ", ".join(
+        f"{name} {ms}" for name, ms in sorted(
+            result["marginal_cpu_ms_per_ticket"].items(), key=lambda kv: -kv[1])
+    ))  # fmt: skip
+    print("idle stack CPU (% of one core): " + ", ".join(
+        f"{name} {pct}" for name, pct in sorted(
+            result["idle_cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1])
+    ))  # fmt: skip
     print("where the time went during the load (series, calls, mean ms):")
     for key, calls, mean in result["mean_ms_by_series"]:
         print(f"  {key:<90} {calls:>7} {mean:>9}")
@@ -606,6 +615,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=60,
         help="give up waiting for SMS after this long without progress",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=5,
+        help="measure the idle stack's CPU this long before the load",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     parser.add_argument(
@@ -631,7 +646,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"driving {args.clients} clients for {args.seconds:g} s", file=sys.stderr)
         pids = {name: p.pid for name, p in stack.processes.items()}
         pids["load-generator"] = os.getpid()
+        # The stack's CPU while idle (relays and sealers polling, timers): a cost per
+        # second, not per ticket; subtracted below to give the marginal cost of a ticket.
+        idle_start = cpu_snapshot(pids, stack.admin_url)
+        idle_began = time.monotonic()
+        time.sleep(args.idle_seconds)
         before = cpu_snapshot(pids, stack.admin_url)
+        idle_rate = {
+            name: seconds / (time.monotonic() - idle_began)
+            for name, seconds in cpu_spent(idle_start, before).items()
+        }
+        load_began = time.monotonic()
         busy_before = machine_busy()
         durations_before = duration_totals(stack.env)
         load = drive(stack, department, agent, customers, args.clients, args.seconds)
@@ -650,11 +675,23 @@ def main(argv: list[str] | None = None) -> int:
         waited = time.monotonic()
         rows = wait_for_sms(stack.admin_url, args.sms_patience)
         drained = cpu_snapshot(pids, stack.admin_url)
+        busy_seconds = time.monotonic() - load_began
         result = report(load, rows, cpu, args)
-        tickets = result["http"]["open"]["ok"]
+        tickets = max(1, result["http"]["open"]["ok"])
+        spent_until_drained = cpu_spent(before, drained)
         result["cpu_ms_per_ticket_until_drained"] = {
-            name: round(1000 * seconds / max(1, tickets), 1)
-            for name, seconds in cpu_spent(before, drained).items()
+            name: round(1000 * seconds / tickets, 1)
+            for name, seconds in spent_until_drained.items()
+        }
+        # rabbitmq and the whole PostgreSQL server also serve other users: no idle rate
+        # of theirs means anything, so they are left out of the marginal figures.
+        result["marginal_cpu_ms_per_ticket"] = {
+            name: round(1000 * (seconds - idle_rate.get(name, 0.0) * busy_seconds) / tickets, 1)
+            for name, seconds in spent_until_drained.items()
+            if name not in ("rabbitmq", "postgresql (whole server)", "load-generator")
+        }
+        result["idle_cpu_percent_of_one_core"] = {
+            name: round(100 * rate) for name, rate in idle_rate.items()
         }
         result["sms_drain_seconds_after_load"] = round(time.monotonic() - waited, 1)
         result["mean_ms_by_series"] = durations

@@ -23,7 +23,7 @@ from services.sla.deps import Dependencies
 from services.sla.domain import ticket
 from services.sla.domain.events import SlaEvent
 from services.sla.domain.ticket import Measurement, TicketSla
-from services.sla.recorder import append_ticket_batches, observe
+from services.sla.recorder import observe, ticket_event_rows
 from services.sla.ticket_events import TicketMessage, fact_of, message_of
 
 log = logging.getLogger("pasokh.sla.intake")
@@ -95,6 +95,7 @@ class TicketIntake:
             origin="event",
         )
         head = stored.sla_version if stored else 0
-        heads = append_ticket_batches(tx, [(state.ticket_id, head, events)], metadata)
-        repo.save_ticket(tx, state, heads[state.ticket_id], before)
+        rows, heads = ticket_event_rows([(state.ticket_id, head, events)], metadata)
+        write = repo.TicketWrite(state, heads[state.ticket_id], before)
+        repo.save_ticket_with_events(tx, write, rows)
         observe(events, measurements)

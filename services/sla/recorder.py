@@ -33,14 +33,11 @@ def _new(event: SlaEvent) -> NewEvent:
     return NewEvent(type=event.type_name, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
 
 
-def append_ticket_batches(
-    conn: psycopg.Connection,
-    batches: Sequence[tuple[str, int, Sequence[SlaEvent]]],
-    metadata: EventMetadata,
-) -> dict[str, int]:
-    """Append the events of many tickets, ``(ticket_id, head, events)`` each, in one
-    pipelined batch (one plain statement for a single event); returns each ticket's
-    new head.
+def ticket_event_rows(
+    batches: Sequence[tuple[str, int, Sequence[SlaEvent]]], metadata: EventMetadata
+) -> tuple[list[tuple], dict[str, int]]:
+    """The ``sla.events`` rows of many tickets' events, ``(ticket_id, head, events)``
+    each, and each ticket's new head.
 
     The same rows ``EventStore.append`` writes, without its per-stream head query: the
     caller holds every ticket's row lock, so each head is known, and the unique
@@ -65,6 +62,17 @@ def append_ticket_batches(
             )
             metrics.EVENTS_APPENDED.labels(new.type).inc()
         heads[ticket_id] = head + len(events)
+    return rows, heads
+
+
+def append_ticket_batches(
+    conn: psycopg.Connection,
+    batches: Sequence[tuple[str, int, Sequence[SlaEvent]]],
+    metadata: EventMetadata,
+) -> dict[str, int]:
+    """Append the events of many tickets (``ticket_event_rows``) in one pipelined
+    batch; returns each ticket's new head."""
+    rows, heads = ticket_event_rows(batches, metadata)
     repo.execute_rows(conn, _APPEND_TICKET_EVENT, rows)
     return heads
 

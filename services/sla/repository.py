@@ -369,14 +369,21 @@ _SAVE_TICKET = (
     " applied_version = EXCLUDED.applied_version, sla_version = EXCLUDED.sla_version,"
     " next_due_at = EXCLUDED.next_due_at, updated_at = now()"
 )
-_SAVE_CLOCK = (
-    "INSERT INTO sla.clocks (" + _CLOCK_COLUMNS + ")"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_CLOCK_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_CLOCK_CONFLICT = (
     " ON CONFLICT (ticket_id, target, cycle) DO UPDATE SET status = EXCLUDED.status,"
     " target_seconds = EXCLUDED.target_seconds, used_seconds = EXCLUDED.used_seconds,"
     " running_since = EXCLUDED.running_since, deadline = EXCLUDED.deadline,"
     " warn_at = EXCLUDED.warn_at, warned_at = EXCLUDED.warned_at,"
     " breached_at = EXCLUDED.breached_at, ended_at = EXCLUDED.ended_at"
+)
+_SAVE_CLOCK = (
+    "INSERT INTO sla.clocks (" + _CLOCK_COLUMNS + ") VALUES " + _CLOCK_ROW + _CLOCK_CONFLICT
+)
+_EVENT_ROW = "(%s, %s, %s, %s, %s, %s, %s)"
+_INSERT_EVENTS = (
+    "INSERT INTO sla.events (stream_id, version, event_id, event_type, schema_version, data,"
+    " metadata) VALUES "
 )
 
 
@@ -409,19 +416,52 @@ def _ticket_params(write: TicketWrite) -> tuple:
     )
 
 
+def _changed_clocks(write: TicketWrite) -> list[tuple]:
+    old = {clock.key: clock for clock in (write.before.clocks if write.before else ())}
+    return [
+        _clock_params(write.state.ticket_id, clock)
+        for clock in write.state.clocks
+        if old.get(clock.key) != clock
+    ]
+
+
+def save_ticket_with_events(
+    conn: psycopg.Connection, write: TicketWrite, event_rows: Sequence[Sequence[Any]]
+) -> None:
+    """One ticket's step, in ONE statement: its new ``sla.events`` rows (as
+    ``recorder.ticket_event_rows`` makes them), its row and its changed clocks.
+
+    The handler of every ticket event ends here; three statements (and three round
+    trips) would cost three times the per-statement CPU of client and server. The
+    parts are data-modifying CTEs of one INSERT, which PostgreSQL runs as one
+    statement: all or nothing, and the clocks' foreign key sees the ticket row the
+    same statement inserts (checked at the statement's end)."""
+    clocks = _changed_clocks(write)
+    parts: list[str] = []
+    params: list[Any] = []
+    if event_rows:
+        parts.append(f"e AS ({_INSERT_EVENTS}{', '.join([_EVENT_ROW] * len(event_rows))})")
+        params.extend(value for row in event_rows for value in row)
+    if clocks:
+        parts.append(f"t AS ({_SAVE_TICKET})")
+        params.extend(_ticket_params(write))
+        main = (
+            f"INSERT INTO sla.clocks ({_CLOCK_COLUMNS}) VALUES "
+            f"{', '.join([_CLOCK_ROW] * len(clocks))}{_CLOCK_CONFLICT}"
+        )
+        params.extend(value for row in clocks for value in row)
+    else:
+        main = _SAVE_TICKET
+        params.extend(_ticket_params(write))
+    conn.execute(("WITH " + ", ".join(parts) + " " if parts else "") + main, params)
+
+
 def save_tickets(conn: psycopg.Connection, writes: Sequence[TicketWrite]) -> None:
     """Write ticket rows and changed clocks, pipelined: a rules change or a scan writes
     thousands at once, and one round trip each would hold the rules lock for seconds."""
     if not writes:
         return
-    clocks = []
-    for write in writes:
-        old = {clock.key: clock for clock in (write.before.clocks if write.before else ())}
-        clocks.extend(
-            _clock_params(write.state.ticket_id, clock)
-            for clock in write.state.clocks
-            if old.get(clock.key) != clock
-        )
+    clocks = [params for write in writes for params in _changed_clocks(write)]
     execute_rows(conn, _SAVE_TICKET, [_ticket_params(write) for write in writes])
     execute_rows(conn, _SAVE_CLOCK, clocks)
 
@@ -437,12 +477,6 @@ def execute_rows(conn: psycopg.Connection, statement: Any, rows: Sequence[Sequen
     elif rows:
         with conn.cursor() as cursor:
             cursor.executemany(statement, rows)
-
-
-def save_ticket(
-    conn: psycopg.Connection, state: TicketSla, sla_version: int, before: TicketSla | None
-) -> None:
-    save_tickets(conn, [TicketWrite(state, sla_version, before)])
 
 
 # -- ticket events waiting for an earlier version ---------------------------------------
