@@ -20,8 +20,11 @@ the numbers never depend on what a local ``bin/start`` left behind. Then:
    the duplicated ones (both must be 0).
 
 Reported: throughput, p50/p95/p99 of the HTTP calls by kind, p50/p95/p99 of
-event -> SMS (``tickets.events.recorded_at`` to the outbox row's ``created_at``) and
-the CPU each process used during the load, which shows what saturates first.
+event -> SMS (``tickets.events.recorded_at`` to the outbox row's ``created_at``),
+the CPU each process used during the load, which shows what saturates first, and the
+CPU milliseconds per ticket by process from the load's start until every SMS is
+recorded (also less the idle stack's own CPU, measured before the load), which is
+what a change to the code moves and far less what other load on the machine does.
 
 Settings that differ from production and why: the gateway's rate limits are off (one
 customer opens many tickets a second here), notify's provider rate limit is raised
