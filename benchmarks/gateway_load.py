@@ -20,8 +20,11 @@ the numbers never depend on what a local ``bin/start`` left behind. Then:
    the duplicated ones (both must be 0).
 
 Reported: throughput, p50/p95/p99 of the HTTP calls by kind, p50/p95/p99 of
-event -> SMS (``tickets.events.recorded_at`` to the outbox row's ``created_at``) and
-the CPU each process used during the load, which shows what saturates first.
+event -> SMS (``tickets.events.recorded_at`` to the outbox row's ``created_at``),
+the CPU each process used during the load, which shows what saturates first, and the
+CPU milliseconds per ticket by process from the load's start until every SMS is
+recorded (also less the idle stack's own CPU, measured before the load), which is
+what a change to the code moves and far less what other load on the machine does.
 
 Settings that differ from production and why: the gateway's rate limits are off (one
 customer opens many tickets a second here), notify's provider rate limit is raised
@@ -229,6 +232,46 @@ def machine_busy() -> tuple[float, float]:
 
 
 SERVERS = {"postgres": "postgresql", "beam.smp": "rabbitmq"}
+
+
+def backend_pids(admin_url: str) -> list[int]:
+    """PostgreSQL backends connected to the scratch database (ours, not other users')."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def cpu_snapshot(pids: dict[str, int], admin_url: str) -> dict[str, float]:
+    """CPU seconds so far of each of our processes, of RabbitMQ (the whole broker, so
+    other vhosts' traffic counts too) and of the PostgreSQL backends serving the scratch
+    database (``postgresql (our backends)``, a backend that exits meanwhile is lost)."""
+    snapshot = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    snapshot |= cpu_by_command(SERVERS)
+    for pid in backend_pids(admin_url):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            snapshot[f"pg-backend-{pid}"] = cpu_seconds(pid)
+    return snapshot
+
+
+def cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds between two snapshots by process, our backends summed; "postgresql
+    (whole server)" also counts other users of a shared server, "rabbitmq" likewise."""
+    spent: dict[str, float] = {}
+    for name, total in after.items():
+        key = "postgresql (our backends)" if name.startswith("pg-backend-") else name
+        key = "postgresql (whole server)" if key == "postgresql" else key
+        spent[key] = spent.get(key, 0.0) + total - before.get(name, 0.0)
+    spent["system (services, relays, our backends)"] = sum(
+        v
+        for k, v in spent.items()
+        if k not in ("rabbitmq", "postgresql (whole server)", "load-generator")
+    )
+    return spent
+
+
 METRIC_SAMPLE = re.compile(r"^(pasokh_\w+_seconds)_(sum|count)(\{[^}]*\})? (\S+)$")
 
 
@@ -544,6 +587,20 @@ def print_report(result: dict, errors: list[str]) -> None:
         f"{name} {pct}" for name, pct in sorted(
             result["cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1])
     ))  # fmt: skip
+    print("CPU ms per ticket (opened and answered), from the load's start until every SMS"
+          " was recorded: " + ", ".join(
+        f"{name} {ms}" for name, ms in sorted(
+            result["cpu_ms_per_ticket_until_drained"].items(), key=lambda kv: -kv[1])
+    ))  # fmt: skip
+    print("marginal CPU ms per ticket (the same, less what the idle stack uses in that time):"
+          " " + ", ".join(
+        f"{name} {ms}" for name, ms in sorted(
+            result["marginal_cpu_ms_per_ticket"].items(), key=lambda kv: -kv[1])
+    ))  # fmt: skip
+    print("idle stack CPU (% of one core): " + ", ".join(
+        f"{name} {pct}" for name, pct in sorted(
+            result["idle_cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1])
+    ))  # fmt: skip
     print("where the time went during the load (series, calls, mean ms):")
     for key, calls, mean in result["mean_ms_by_series"]:
         print(f"  {key:<90} {calls:>7} {mean:>9}")
@@ -561,6 +618,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=60,
         help="give up waiting for SMS after this long without progress",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=5,
+        help="measure the idle stack's CPU this long before the load",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     parser.add_argument(
@@ -586,16 +649,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"driving {args.clients} clients for {args.seconds:g} s", file=sys.stderr)
         pids = {name: p.pid for name, p in stack.processes.items()}
         pids["load-generator"] = os.getpid()
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        before |= cpu_by_command(SERVERS)
+        # The stack's CPU while idle (relays and sealers polling, timers): a cost per
+        # second, not per ticket; subtracted below to give the marginal cost of a ticket.
+        idle_start = cpu_snapshot(pids, stack.admin_url)
+        idle_began = time.monotonic()
+        time.sleep(args.idle_seconds)
+        before = cpu_snapshot(pids, stack.admin_url)
+        idle_rate = {
+            name: seconds / (time.monotonic() - idle_began)
+            for name, seconds in cpu_spent(idle_start, before).items()
+        }
+        load_began = time.monotonic()
         busy_before = machine_busy()
         durations_before = duration_totals(stack.env)
         load = drive(stack, department, agent, customers, args.clients, args.seconds)
         busy_after = machine_busy()
         durations = busiest_durations(durations_before, duration_totals(stack.env))
-        after = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        after |= cpu_by_command(SERVERS)
-        cpu = {name: round(100 * (after[name] - before[name]) / load.elapsed) for name in after}
+        after = cpu_snapshot(pids, stack.admin_url)
+        spent = cpu_spent(before, after)
+        cpu = {name: round(100 * seconds / load.elapsed) for name, seconds in spent.items()}
         cpu["machine (all cores)"] = round(
             100
             * os.cpu_count()
@@ -605,7 +677,25 @@ def main(argv: list[str] | None = None) -> int:
         print("waiting for every SMS", file=sys.stderr)
         waited = time.monotonic()
         rows = wait_for_sms(stack.admin_url, args.sms_patience)
+        drained = cpu_snapshot(pids, stack.admin_url)
+        busy_seconds = time.monotonic() - load_began
         result = report(load, rows, cpu, args)
+        tickets = max(1, result["http"]["open"]["ok"])
+        spent_until_drained = cpu_spent(before, drained)
+        result["cpu_ms_per_ticket_until_drained"] = {
+            name: round(1000 * seconds / tickets, 1)
+            for name, seconds in spent_until_drained.items()
+        }
+        # rabbitmq and the whole PostgreSQL server also serve other users: no idle rate
+        # of theirs means anything, so they are left out of the marginal figures.
+        result["marginal_cpu_ms_per_ticket"] = {
+            name: round(1000 * (seconds - idle_rate.get(name, 0.0) * busy_seconds) / tickets, 1)
+            for name, seconds in spent_until_drained.items()
+            if name not in ("rabbitmq", "postgresql (whole server)", "load-generator")
+        }
+        result["idle_cpu_percent_of_one_core"] = {
+            name: round(100 * rate) for name, rate in idle_rate.items()
+        }
         result["sms_drain_seconds_after_load"] = round(time.monotonic() - waited, 1)
         result["mean_ms_by_series"] = durations
     print_report(result, load.errors)

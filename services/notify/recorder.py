@@ -36,7 +36,16 @@ def metadata_for(correlation_id: str | None, cause_event_id: str | None) -> Even
     return EventMetadata(causation_id=cause_event_id, **kwargs)
 
 
-def record(conn: psycopg.Connection, event: SmsSent | SmsFailed, metadata: EventMetadata) -> None:
+def record(
+    conn: psycopg.Connection,
+    event: SmsSent | SmsFailed,
+    metadata: EventMetadata,
+    head: int | None = None,
+) -> None:
+    """``head``: the stream's version when the caller knows it (an SmsSent is always
+    the first event of its message's stream), which saves reading it; a wrong one is
+    refused by the append (a conflict), never written."""
     stream = message_stream(event.message_id)
     new = NewEvent(type=event.TYPE, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
-    STORE.append(conn, stream, _head_version(conn, stream), [new], metadata)
+    known = _head_version(conn, stream) if head is None else head
+    STORE.append(conn, stream, known, [new], metadata)

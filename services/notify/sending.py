@@ -328,6 +328,9 @@ class Sender:
                     now,
                 ),
                 meta,
+                # Only a message being sent is marked sent, and nothing is recorded of
+                # it before: SmsSent opens the stream (an undelivered report may follow).
+                head=0,
             )
             MESSAGES.labels(template, provider, "sent").inc()
             PARTS_SENT.labels(template, provider, row.get("encoding") or "ucs2").inc(

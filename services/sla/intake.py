@@ -23,7 +23,7 @@ from services.sla.deps import Dependencies
 from services.sla.domain import ticket
 from services.sla.domain.events import SlaEvent
 from services.sla.domain.ticket import Measurement, TicketSla
-from services.sla.recorder import append_ticket_batches, observe
+from services.sla.recorder import observe, ticket_event_rows
 from services.sla.ticket_events import TicketMessage, fact_of, message_of
 
 log = logging.getLogger("pasokh.sla.intake")
@@ -39,7 +39,8 @@ class TicketIntake:
         """Apply (or hold) one delivered ticket event; returns what happened to it."""
         message = message_of(delivered)
         repo.lock_rules_and_ticket(tx, message.ticket_id)
-        stored = repo.load_ticket(tx, message.ticket_id, for_update=True)
+        context = repo.load_for_event(tx, message.ticket_id)
+        stored = context.stored
         applied = stored.state.version if stored else 0
         extra = {"ticket_id": message.ticket_id, "version": message.version, "applied": applied}
         if message.version <= applied:
@@ -56,13 +57,14 @@ class TicketIntake:
             )
             log.info("ticket event held for an earlier version", extra=extra)
             return "held"
-        self._apply_from(tx, message, stored)
+        self._apply_from(tx, message, context)
         return "applied"
 
     def _apply_from(
-        self, tx: psycopg.Connection, message: TicketMessage, stored: repo.StoredTicket | None
+        self, tx: psycopg.Connection, message: TicketMessage, context: repo.EventContext
     ) -> None:
-        book = self.deps.rules.get(tx)
+        stored = context.stored
+        book = self.deps.rules.get(tx, context.rules_version)
         before: TicketSla | None = stored.state if stored else None
         state = before
         events: list[SlaEvent] = []
@@ -78,7 +80,11 @@ class TicketIntake:
             state = step.state
             events.extend(step.events)
             measurements.extend(step.measurements)
-            held = repo.take_held(tx, message.ticket_id, version + 1)
+            # Only a version known to be held costs a statement (the inbox of this
+            # ticket cannot change meanwhile: holding an event takes the ticket's lock).
+            held = None
+            if version + 1 in context.held_versions:
+                held = repo.take_held(tx, message.ticket_id, version + 1)
             pending = (held["version"], held["event_type"], held["data"]) if held else None
         assert state is not None  # apply() raises rather than return no state
         metadata = EventMetadata(
@@ -89,6 +95,7 @@ class TicketIntake:
             origin="event",
         )
         head = stored.sla_version if stored else 0
-        heads = append_ticket_batches(tx, [(state.ticket_id, head, events)], metadata)
-        repo.save_ticket(tx, state, heads[state.ticket_id], before)
+        rows, heads = ticket_event_rows([(state.ticket_id, head, events)], metadata)
+        write = repo.TicketWrite(state, heads[state.ticket_id], before)
+        repo.save_ticket_with_events(tx, write, rows)
         observe(events, measurements)

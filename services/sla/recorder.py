@@ -23,19 +23,21 @@ from services.sla.domain.events import SlaBreached, SlaEvent, SlaWarning
 from services.sla.domain.ticket import Measurement
 
 STORE = EventStore("sla")
+_APPEND_TICKET_EVENT = sql.SQL(
+    "INSERT INTO {} (stream_id, version, event_id, event_type, schema_version,"
+    " data, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+).format(sql.Identifier("sla", "events"))
 
 
 def _new(event: SlaEvent) -> NewEvent:
     return NewEvent(type=event.type_name, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
 
 
-def append_ticket_batches(
-    conn: psycopg.Connection,
-    batches: Sequence[tuple[str, int, Sequence[SlaEvent]]],
-    metadata: EventMetadata,
-) -> dict[str, int]:
-    """Append the events of many tickets, ``(ticket_id, head, events)`` each, in one
-    pipelined statement; returns each ticket's new head.
+def ticket_event_rows(
+    batches: Sequence[tuple[str, int, Sequence[SlaEvent]]], metadata: EventMetadata
+) -> tuple[list[tuple], dict[str, int]]:
+    """The ``sla.events`` rows of many tickets' events, ``(ticket_id, head, events)``
+    each, and each ticket's new head.
 
     The same rows ``EventStore.append`` writes, without its per-stream head query: the
     caller holds every ticket's row lock, so each head is known, and the unique
@@ -60,15 +62,18 @@ def append_ticket_batches(
             )
             metrics.EVENTS_APPENDED.labels(new.type).inc()
         heads[ticket_id] = head + len(events)
-    if rows:
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                sql.SQL(
-                    "INSERT INTO {} (stream_id, version, event_id, event_type, schema_version,"
-                    " data, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                ).format(sql.Identifier("sla", "events")),
-                rows,
-            )
+    return rows, heads
+
+
+def append_ticket_batches(
+    conn: psycopg.Connection,
+    batches: Sequence[tuple[str, int, Sequence[SlaEvent]]],
+    metadata: EventMetadata,
+) -> dict[str, int]:
+    """Append the events of many tickets (``ticket_event_rows``) in one pipelined
+    batch; returns each ticket's new head."""
+    rows, heads = ticket_event_rows(batches, metadata)
+    repo.execute_rows(conn, _APPEND_TICKET_EVENT, rows)
     return heads
 
 

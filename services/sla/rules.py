@@ -133,8 +133,11 @@ class RulesCache:
         self.default_share = default_share
         self._book: RulesBook | None = None
 
-    def get(self, conn: psycopg.Connection) -> RulesBook:
-        version = repo.rules_version(conn)
+    def get(self, conn: psycopg.Connection, version: int | None = None) -> RulesBook:
+        """``version``: the rules version the caller already read in this transaction
+        (after the rules lock), which saves reading it again."""
+        if version is None:
+            version = repo.rules_version(conn)
         book = self._book
         if book is None or book.version != version:
             book = build_book(repo.load_rules(conn), self.default_share)

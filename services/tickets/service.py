@@ -24,6 +24,7 @@ from services.tickets.membership import record_assignment, record_removal
 from services.tickets.open_tickets_gauge import OpenTicketsGauge
 from services.tickets.privacy import erase_customer
 from services.tickets.queries import TicketQueries
+from services.tickets.similarity import similar_open_tickets
 from services.tickets.sla_deadlines import record_targets, record_warning
 
 command = rpc(expected_exceptions=ServiceError)
@@ -83,6 +84,22 @@ class TicketsService(ReplayEntrypoints):
     @domain_errors
     def open_ticket(self, actor: dict, payload: dict) -> dict[str, Any]:
         return self._commands.open_ticket(actor, payload, self.context)
+
+    @command
+    @domain_errors
+    def open_ticket_unless_similar(
+        self, actor: dict, payload: dict, similar: dict | None = None
+    ) -> dict[str, Any]:
+        """The gateway's opening in one RPC: when ``similar`` carries the duplicate
+        check's parameters (``similar_open_tickets``) and finds an open ticket like
+        this one, ``{"similar": items}`` and nothing is opened; else
+        ``{"ticket": ...}`` as ``open_ticket`` answers. As with two separate calls,
+        two openings racing each other may both pass (discouragement, not a rule)."""
+        if similar is not None:
+            found = similar_open_tickets(self.db, actor, similar)
+            if found["items"]:
+                return {"similar": found["items"]}
+        return {"ticket": self._commands.open_ticket(actor, payload, self.context)}
 
     @command
     @domain_errors
@@ -183,8 +200,6 @@ class TicketsService(ReplayEntrypoints):
     @command
     @domain_errors
     def similar_open_tickets(self, actor: dict, params: dict) -> dict[str, Any]:
-        from services.tickets.similarity import similar_open_tickets
-
         return similar_open_tickets(self.db, actor, params)
 
     # -- housekeeping ----------------------------------------------------------------

@@ -160,6 +160,13 @@ def test_a_similar_open_subject_is_a_409_with_the_existing_number_unless_a_diffe
     assert error["code"] == "duplicate_ticket"
     assert error["existing_ticket"]["number"] == first["number"]
     assert first["number"][:4] in error["message"]
+    # With a file (multipart: the check runs on its own before the file is stored).
+    response = customer.api.post(
+        "/api/v1/tickets",
+        data={"department": department, "subject": "مشکل در پرداخت قبض برق", "body": "پیوست"},
+        files=[("attachments", ("receipt.png", PNG, "image/png"))],
+    )
+    assert error_of(response, 409)["existing_ticket"]["number"] == first["number"]
     assert ok(customer.api.get("/api/v1/tickets"))["total"] == 1
 
     open_ticket(customer, department, "درخواست تغییر نشانی")  # another matter: fine
