@@ -67,7 +67,7 @@ from tools import devstack
 from tools.localenv import with_db  # keeps a socket URL's ?user= right, unlike infra's
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("identity", "notify", "sla", "tickets")
+SERVICES = ("identity", "notify", "sla", "tickets", "webhooks")
 PASSWORD = "a long enough benchmark secret"
 # The SMS a ticket's events cause, as notify plans them (see services/notify/intake.py).
 EXPECTED_SMS_EVENTS = """
@@ -126,7 +126,7 @@ def stack_env(server_url: str, database: str, amqp_uri: str, gateway_port: int) 
         env[f"{prefix}_MIGRATION_DATABASE_URL"] = admin_url
         env[f"{prefix}_APP_ROLE"] = role
         env[f"{prefix}_DATABASE_URL"] = with_db(server_url, database, role)
-    for name in ("TICKETS", "IDENTITY", "SLA", "NOTIFY", "GATEWAY"):
+    for name in ("TICKETS", "IDENTITY", "SLA", "NOTIFY", "GATEWAY", "WEBHOOKS"):
         env[f"{name}_METRICS_PORT"] = str(free_port())
     for name in ("TICKETS", "IDENTITY", "SLA", "NOTIFY"):
         env[f"{name}_RELAY_METRICS_PORT"] = str(free_port())

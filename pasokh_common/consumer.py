@@ -90,6 +90,11 @@ PROCESSED = Counter("pasokh_consumer_processed_total", "Events whose handler com
 DUPLICATES = Counter(
     "pasokh_consumer_duplicates_total", "Deliveries skipped as already processed.", _LABELS
 )
+IGNORED = Counter(
+    "pasokh_consumer_ignored_total",
+    "Events acknowledged without a transaction: the consumer wanted none of them.",
+    _LABELS,
+)
 RETRIES = Counter(
     "pasokh_consumer_retries_total", "Failed deliveries sent to a retry queue.", _LABELS
 )
@@ -119,6 +124,7 @@ class DeliveredEvent:
 class Outcome(enum.Enum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"
+    IGNORED = "ignored"  # the handler's ``wanted`` said no: nothing to apply or record
 
 
 @dataclass(frozen=True)
@@ -464,6 +470,8 @@ class IdempotentEventHandler(EventHandler):
             if result is Outcome.DUPLICATE:
                 DUPLICATES.labels(**self._labels()).inc()
                 log.info("duplicate event skipped", extra=self._log_extra(event))
+            elif result is Outcome.IGNORED:
+                IGNORED.labels(**self._labels()).inc()
             else:
                 PROCESSED.labels(**self._labels()).inc()
                 log.info("event processed", extra=self._log_extra(event))
@@ -602,6 +610,7 @@ def idempotent_event_handler(
     schema: str | None = None,
     max_attempts: int = 5,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+    wanted: Callable[[Any, DeliveredEvent], bool] | None = None,
     **kwargs: Any,
 ) -> Callable[[Callable], Callable]:
     """Decorate ``def handle(self, tx, event)`` as an exactly-once event handler.
@@ -610,11 +619,16 @@ def idempotent_event_handler(
     ``<schema>.processed_events`` (schema default: the service name); keep it stable,
     or already-processed events would be applied again. ``max_attempts`` counts the
     first delivery; ``retry_delays[n-1]`` seconds pass before attempt ``n+1``.
+    ``wanted(self, event)``, when given, is asked first: False acknowledges the event
+    with no transaction at all (a subscriber to ``#`` that needs few of the events
+    should not pay a database round trip for each of the others).
     """
 
     def decorate(handler: Callable) -> Callable:
         @functools.wraps(handler)
         def run(self, delivery: _Delivery) -> Outcome:
+            if wanted is not None and not wanted(self, delivery.event):
+                return Outcome.IGNORED
             return _run_once(self, handler, delivery)
 
         register_entrypoint(

@@ -33,6 +33,7 @@ class WebhooksConfig:
     response_excerpt_chars: int = 500
     max_response_bytes: int = 65536
     retention_days: float = 30.0
+    interest_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if self.lease_seconds < 2 * self.timeout_seconds:
@@ -81,4 +82,5 @@ class WebhooksConfig:
             ca_bundle=env_str("WEBHOOKS_CA_BUNDLE", ""),
             secret_grace_seconds=env_float("WEBHOOKS_SECRET_GRACE_SECONDS", 86400.0),
             retention_days=env_float("WEBHOOKS_RETENTION_DAYS", 30.0),
+            interest_seconds=env_float("WEBHOOKS_INTEREST_SECONDS", 2.0),
         )

@@ -32,9 +32,11 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.webhooks import intake, retention
+from services.webhooks import repository as repo
 from services.webhooks.admin import Endpoints
 from services.webhooks.config import WebhooksConfig
 from services.webhooks.context import Dependencies
+from services.webhooks.interest import Interest
 from services.webhooks.metrics import export_zeros
 from services.webhooks.sender import Sender
 
@@ -51,6 +53,7 @@ class Runtime(DependencyProvider):
     def setup(self) -> None:
         self.config = WebhooksConfig.from_env()
         self.tls = self.config.tls_context()
+        self.interest = Interest(self.config.interest_seconds)
         self.sender: Sender | None = None
         export_zeros()
         log.info(
@@ -65,6 +68,19 @@ class Runtime(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Runtime:
         return self
+
+
+def wanted_from(source: str):
+    """Skip, with no transaction, an event that no enabled endpoint's filter wants."""
+
+    def wanted(service: WebhooksService, event: DeliveredEvent) -> bool:
+        def load_filters() -> list:
+            with service.db.connection() as conn:
+                return [row["event_filter"] for row in repo.enabled_endpoints(conn)]
+
+        return service.runtime.interest.wants(load_filters, source, event.type)
+
+    return wanted
 
 
 class WebhooksService:
@@ -90,19 +106,19 @@ class WebhooksService:
 
     # -- events ------------------------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "#")
+    @idempotent_event_handler("tickets", "#", wanted=wanted_from("tickets"))
     def on_tickets_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         intake.receive(tx, self._deps, "tickets", event)
 
-    @idempotent_event_handler("identity", "#")
+    @idempotent_event_handler("identity", "#", wanted=wanted_from("identity"))
     def on_identity_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         intake.receive(tx, self._deps, "identity", event)
 
-    @idempotent_event_handler("sla", "#")
+    @idempotent_event_handler("sla", "#", wanted=wanted_from("sla"))
     def on_sla_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         intake.receive(tx, self._deps, "sla", event)
 
-    @idempotent_event_handler("notify", "#")
+    @idempotent_event_handler("notify", "#", wanted=wanted_from("notify"))
     def on_notify_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         intake.receive(tx, self._deps, "notify", event)
 
@@ -125,7 +141,9 @@ class WebhooksService:
     @command
     @domain_errors
     def register_endpoint(self, actor: dict, payload: dict) -> dict[str, Any]:
-        return self._endpoints.register(actor, payload)
+        answer = self._endpoints.register(actor, payload)
+        self.runtime.interest.forget()
+        return answer
 
     @command
     @domain_errors
@@ -140,12 +158,16 @@ class WebhooksService:
     @command
     @domain_errors
     def update_endpoint(self, actor: dict, endpoint_id: str, payload: dict) -> dict[str, Any]:
-        return self._endpoints.update(actor, endpoint_id, payload)
+        answer = self._endpoints.update(actor, endpoint_id, payload)
+        self.runtime.interest.forget()
+        return answer
 
     @command
     @domain_errors
     def enable_endpoint(self, actor: dict, endpoint_id: str) -> dict[str, Any]:
-        return self._endpoints.enable(actor, endpoint_id)
+        answer = self._endpoints.enable(actor, endpoint_id)
+        self.runtime.interest.forget()
+        return answer
 
     @command
     @domain_errors

@@ -46,6 +46,9 @@ FAST_WEBHOOKS = {
     "WEBHOOKS_DISABLE_AFTER": "2",
     "WEBHOOKS_POLL_SECONDS": "0.05",
     "WEBHOOKS_CONCURRENCY": "4",
+    # Read the endpoints' filters for every event: a test registers an endpoint on one
+    # replica and publishes at once, which the other replica may consume.
+    "WEBHOOKS_INTEREST_SECONDS": "0",
     "PASOKH_CONSUMER_RETRY_DELAYS": "0.2,0.4",
 }
 SERVICE = ["-m", "pasokh_common.runner", "webhooks", "services.webhooks.service:WebhooksService"]
