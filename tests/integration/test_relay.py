@@ -73,6 +73,32 @@ class Received:
     content_encoding: str
 
 
+def received(body: object, message: kombu.Message, event_type: str) -> Received:
+    """What a subscriber got: the event's identity from the message, as published."""
+    headers = message.headers or {}
+    return Received(
+        event_id=message.properties["message_id"],
+        stream_id=headers["pasokh_stream_id"],
+        version=headers["pasokh_stream_version"],
+        event_type=event_type,
+        data=body,
+        properties=dict(message.properties),
+        headers=dict(headers),
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+    )
+
+
+def drain(connection: kombu.Connection, seconds: float = 0.1) -> None:
+    """Deliver what arrives for ``seconds`` to the consumers' callbacks."""
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            connection.drain_events(timeout=remaining)
+        except TimeoutError:
+            return
+
+
 @dataclass
 class Collector:
     """A queue bound to ``tickets.events`` with ``#``, consumed in the test's thread."""
@@ -96,28 +122,10 @@ class Collector:
         self.consumer.consume()
 
     def _on_message(self, body: object, message: kombu.Message) -> None:
-        headers = message.headers or {}
-        self.messages.append(
-            Received(
-                event_id=message.properties["message_id"],
-                stream_id=headers["pasokh_stream_id"],
-                version=headers["pasokh_stream_version"],
-                event_type=message.delivery_info["routing_key"],
-                data=body,
-                properties=dict(message.properties),
-                headers=dict(headers),
-                content_type=message.content_type,
-                content_encoding=message.content_encoding,
-            )
-        )
+        self.messages.append(received(body, message, message.delivery_info["routing_key"]))
 
     def drain(self, seconds: float = 0.1) -> None:
-        deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                self.connection.drain_events(timeout=remaining)
-            except TimeoutError:
-                return
+        drain(self.connection, seconds)
 
     def ids(self) -> set[str]:
         return {m.event_id for m in self.messages}

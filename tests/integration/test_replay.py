@@ -38,6 +38,8 @@ from tests.integration.test_relay import (
     append,
     assert_in_stream_order_with_only_true_duplicates,
     connect,
+    drain,
+    received,
     relay_position,
     wait_for,
 )
@@ -88,28 +90,10 @@ class QueueReader:
                 channel.close()
 
     def _on_message(self, body: object, message: kombu.Message) -> None:
-        headers = message.headers or {}
-        self.messages.append(
-            Received(
-                event_id=message.properties["message_id"],
-                stream_id=headers["pasokh_stream_id"],
-                version=headers["pasokh_stream_version"],
-                event_type=message.properties["type"],
-                data=body,
-                properties=dict(message.properties),
-                headers=dict(headers),
-                content_type=message.content_type,
-                content_encoding=message.content_encoding,
-            )
-        )
+        self.messages.append(received(body, message, message.properties["type"]))
 
     def drain(self, seconds: float = 0.1) -> None:
-        deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                self.connection.drain_events(timeout=remaining)
-            except TimeoutError:
-                return
+        drain(self.connection, seconds)
 
     def ids(self) -> set[str]:
         return {m.event_id for m in self.messages}
