@@ -61,6 +61,9 @@ STATE = Gauge(
 REMAINING_CAP = 1_000_000
 REMAINING_INTERVAL = 1.0
 NACK_HOLD_OFF = 5.0
+# With no job active, look for a new one this often, not on every relay loop (the
+# relay polls its log 20 times a second when idle): a replay starts within a second.
+IDLE_JOB_CHECK = 1.0
 
 
 def wanted(job: dict[str, Any], event: RecordedEvent) -> bool:
@@ -98,6 +101,7 @@ class Replayer:
         self.enabled = True
         self._hold_off: dict[int, float] = {}
         self._remaining_at: dict[int, float] = {}
+        self._next_idle_check = 0.0
 
     def advance(
         self, conn: psycopg.Connection, publisher: ConfirmingPublisher, relay_cursor: LogCursor
@@ -105,6 +109,9 @@ class Replayer:
         """One chunk of every active job; True if any job moved (the relay then does
         not idle)."""
         if not self.enabled:
+            return False
+        now = time.monotonic()
+        if now < self._next_idle_check:
             return False
         try:
             active = self.jobs.active(conn)
@@ -114,8 +121,9 @@ class Replayer:
             log.warning("no replay_jobs table: replays are off until the relay restarts")
             self.enabled = False
             return False
+        if not active:
+            self._next_idle_check = now + IDLE_JOB_CHECK
         moved = False
-        now = time.monotonic()
         for job in active:
             if self._hold_off.get(job["job_id"], 0.0) > now:
                 continue
