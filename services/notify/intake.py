@@ -93,6 +93,30 @@ class Intake:
             raise TicketNotKnownYet(f"no TicketOpened yet for {ticket_id}")
         return ticket
 
+    def _ticket_or_hold(
+        self,
+        tx: psycopg.Connection,
+        event: DeliveredEvent,
+        ticket_id: str,
+        author_role: str | None = None,
+    ) -> TicketInfo | None:
+        """The ticket, or None after holding the event until its TicketOpened comes
+        (the queues are per event type: a reply often overtakes the opening)."""
+        repo.lock_ticket(tx, ticket_id)
+        ticket = repo.find_ticket(tx, ticket_id)
+        if ticket is None:
+            repo.hold_ticket_event(
+                tx,
+                {
+                    "event_id": event.event_id,
+                    "ticket_id": ticket_id,
+                    "event_type": event.type,
+                    "author_role": author_role,
+                    "correlation_id": event.headers.get("pasokh_correlation_id"),
+                },
+            )
+        return ticket
+
     # -- tickets ---------------------------------------------------------------------
 
     def ticket_opened(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
@@ -100,21 +124,25 @@ class Intake:
         ticket = TicketInfo(
             data["ticket_id"], data["number"], data["customer_id"], data["department"]
         )
+        repo.lock_ticket(tx, ticket.ticket_id)
         repo.record_ticket(tx, ticket, data["opened_at"])
         self.enqueue(tx, event, plan_ticket_opened(event.event_id, ticket))
+        for held in repo.take_held_ticket_events(tx, ticket.ticket_id):
+            self.enqueue(tx, _as_delivered(held), _plans_for_held(held, ticket))
 
     def reply_posted(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         data = schemas.load_event(schemas.ReplyPostedSchema(), event.data)
-        plans = []
-        if data["author_role"] != "customer":
-            ticket = self._ticket(tx, data["ticket_id"])
-            plans = plan_reply(event.event_id, data["author_role"], ticket)
-        self.enqueue(tx, event, plans)
+        if data["author_role"] == "customer":
+            return  # the customer is not told of their own reply
+        ticket = self._ticket_or_hold(tx, event, data["ticket_id"], data["author_role"])
+        if ticket is not None:
+            self.enqueue(tx, event, plan_reply(event.event_id, data["author_role"], ticket))
 
     def ticket_closed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         data = schemas.load_event(schemas.TicketClosedSchema(), event.data)
-        ticket = self._ticket(tx, data["ticket_id"])
-        self.enqueue(tx, event, plan_closed(event.event_id, ticket))
+        ticket = self._ticket_or_hold(tx, event, data["ticket_id"])
+        if ticket is not None:
+            self.enqueue(tx, event, plan_closed(event.event_id, ticket))
 
     # -- sla -------------------------------------------------------------------------
 
@@ -159,3 +187,15 @@ class Intake:
 
     def member_removed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         record_removal(tx, schemas.load_event(schemas.MembershipRemovedSchema(), event.data))
+
+
+def _as_delivered(held: dict) -> DeliveredEvent:
+    """A held event as the plans and the queue see it (its id and correlation)."""
+    headers = {"pasokh_correlation_id": held["correlation_id"]} if held["correlation_id"] else {}
+    return DeliveredEvent(held["event_id"], held["event_type"], {}, headers, 1, False)
+
+
+def _plans_for_held(held: dict, ticket: TicketInfo) -> list:
+    if held["event_type"] == "ReplyPosted":
+        return list(plan_reply(held["event_id"], held["author_role"], ticket))
+    return list(plan_closed(held["event_id"], ticket))

@@ -60,6 +60,29 @@ def record_ticket(conn: psycopg.Connection, ticket: TicketInfo, opened_at: str) 
     )
 
 
+def lock_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
+    """Serialise a ticket's TicketOpened with the events that may overtake it, so an
+    event held while the ticket is unknown is always seen by the TicketOpened."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"notify:{ticket_id}",))
+
+
+def hold_ticket_event(conn: psycopg.Connection, values: dict) -> None:
+    conn.execute(
+        "INSERT INTO notify.held_ticket_events (event_id, ticket_id, event_type, author_role,"
+        " correlation_id) VALUES (%(event_id)s, %(ticket_id)s, %(event_type)s,"
+        " %(author_role)s, %(correlation_id)s) ON CONFLICT (event_id) DO NOTHING",
+        values,
+    )
+
+
+def take_held_ticket_events(conn: psycopg.Connection, ticket_id: str) -> list[Row]:
+    return conn.execute(
+        "DELETE FROM notify.held_ticket_events WHERE ticket_id = %s"
+        " RETURNING event_id::text AS event_id, event_type, author_role, correlation_id",
+        (ticket_id,),
+    ).fetchall()
+
+
 def find_ticket(conn: psycopg.Connection, ticket_id: str) -> TicketInfo | None:
     row = conn.execute(
         "SELECT ticket_id, number, customer_id, department FROM notify.tickets"

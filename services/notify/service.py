@@ -46,8 +46,10 @@ command = rpc(expected_exceptions=ServiceError)
 IDENTITY_TIMEOUT = env_float("NOTIFY_IDENTITY_TIMEOUT_SECONDS", 5.0)
 POLL_SECONDS = env_float("NOTIFY_POLL_SECONDS", 0.25)
 DELIVERY_POLL_SECONDS = env_float("NOTIFY_DELIVERY_POLL_SECONDS", 60.0)
-# Events about a ticket may overtake its TicketOpened (one queue per event type); they
-# are retried (1, 5, 30, 120, 120, ... s) for about eight minutes before being parked.
+# Events about a ticket may overtake its TicketOpened (one queue per event type).
+# Replies and closings are held in notify.held_ticket_events and sent by the
+# TicketOpened's transaction; SLA events without the ticket's number are retried
+# (1, 5, 30, 120, 120, ... s) for about eight minutes before being parked.
 WAIT_FOR_TICKET = 8
 
 
