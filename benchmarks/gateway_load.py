@@ -43,7 +43,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -62,7 +61,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from tests.support import infra
-from tests.support.processes import free_port, rpc_service_ready, wait_until
+from tests.support.processes import free_port, rpc_service_ready, stop_all, wait_until
 from tools import devstack
 from tools.localenv import with_db  # keeps a socket URL's ?user= right, unlike infra's
 
@@ -157,7 +156,7 @@ def running_stack(server_url: str, base_amqp_uri: str, logs: Path) -> Iterator[S
         run_tool(env, "-m", "pasokh_common.cli", "migrate", "--create-app-role")
         run_tool(env, "-m", "pasokh_common.cli", "topology")
         stack = Stack(admin_url, env, ("127.0.0.1", gateway_port), logs)
-        cleanup.callback(stop_all, stack.processes)
+        cleanup.callback(lambda: stop_all(stack.processes.values()))
         # devstack reads the ports from the environment: this process's is the stack's.
         os.environ.update(env)
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -188,18 +187,6 @@ def wait_ready(stack: Stack, amqp_uri: str) -> None:
 
     if not wait_until(ready, timeout=90, interval=0.3):
         raise TimeoutError(f"the stack was not ready in 90 s; see {stack.logs}")
-
-
-def stop_all(processes: dict[str, subprocess.Popen]) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -14,11 +14,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -35,9 +32,11 @@ from psycopg.rows import dict_row
 from tests.support import infra
 from tests.support.processes import (
     REPO_ROOT,
+    create_first_admin,
     free_port,
+    http_status,
     spawn,
-    stop,
+    stop_all,
     wait_for_rpc_service,
     wait_until,
 )
@@ -78,14 +77,7 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def create_admin(self, phone: str, username: str, password: str = PASSWORD) -> None:
-        """The first admin comes only from the identity CLI (the API cannot mint one)."""
-        result = subprocess.run(
-            [sys.executable, "-m", "services.identity.cli", "create-admin",
-             "--phone", phone, "--name", "مدیر سامانه", "--username", username],
-            input=password + "\n", capture_output=True, text=True, cwd=REPO_ROOT,
-            env={**os.environ, **self.env}, timeout=60,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
+        create_first_admin(self.env, phone, username, password)
 
     # what a phone received: the console provider's outbox ---------------------------
 
@@ -123,35 +115,6 @@ class Stack:
             return getattr(cluster.sla, method)(*args, **kwargs)
 
 
-def _http_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
-
-
-def _stop_all(processes: dict[str, subprocess.Popen]) -> None:
-    """SIGTERM to every process at once, then wait for each (nameko takes seconds to
-    stop cleanly, and one after another that adds up)."""
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        stop(process)
-
-
-@contextmanager
-def _vhost(base_amqp_uri: str, name: str) -> Iterator[str]:
-    uri = infra.create_vhost(base_amqp_uri, name)
-    try:
-        yield uri
-    finally:
-        infra.delete_vhost(base_amqp_uri, name)
-
-
 @contextmanager
 def _database(admin_url: str, name: str, service: str, app_role: str) -> Iterator[dict]:
     from pasokh_common import migrations
@@ -184,7 +147,7 @@ def running_stack(
 ) -> Iterator[Stack]:
     tag = f"{run_id}_e2e{uuid.uuid4().hex[:6]}"
     with ExitStack() as cleanup:
-        amqp_uri = cleanup.enter_context(_vhost(base_amqp_uri, tag))
+        amqp_uri = cleanup.enter_context(infra.scratch_vhost(base_amqp_uri, tag))
         databases = {
             service: cleanup.enter_context(
                 _database(pg_admin_url, f"{tag}_{service}", service, app_role)
@@ -206,7 +169,7 @@ def running_stack(
             **FAST,
         }
         stack = Stack(f"http://127.0.0.1:{port}", amqp_uri, databases, logs, env)
-        cleanup.callback(_stop_all, stack.processes)
+        cleanup.callback(lambda: stop_all(stack.processes.values()))
 
         def start(name: str, argv: list[str]) -> subprocess.Popen:
             process = spawn(argv, env, logs / f"{name}.log")
@@ -228,7 +191,7 @@ def running_stack(
         def gateway_ready() -> bool:
             if gateway.poll() is not None:
                 raise RuntimeError(f"gateway exited with {gateway.returncode}; see {logs}")
-            return _http_status(stack.base_url + "/readyz") == 200
+            return http_status(stack.base_url + "/readyz") == 200
 
         if not wait_until(gateway_ready, timeout=60, interval=0.2):
             raise TimeoutError(f"the gateway did not become ready; see {logs}")

@@ -210,3 +210,13 @@ def fresh_database(
         }
     finally:
         drop_database(admin_url, name)
+
+
+@contextmanager
+def scratch_vhost(base_amqp_uri: str, name: str) -> Iterator[str]:
+    """A vhost for one stack, deleted afterwards; yields its AMQP URI."""
+    uri = create_vhost(base_amqp_uri, name)
+    try:
+        yield uri
+    finally:
+        delete_vhost(base_amqp_uri, name)

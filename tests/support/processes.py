@@ -36,6 +36,17 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> int:
     return process.returncode
 
 
+def stop_all(processes) -> None:
+    """SIGTERM to every process at once, then wait for each: a nameko service takes
+    seconds to drain, and one after another that adds up."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        stop(process)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -48,6 +59,25 @@ def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def http_status(url: str, timeout: float = 5) -> int:
+    """The status of GET ``url``; 0 while nothing answers (a process still starting)."""
+    try:
+        return http_get(url, timeout)[0]
+    except OSError:
+        return 0
+
+
+def create_first_admin(env: dict[str, str], phone: str, username: str, password: str) -> None:
+    """The first admin comes only from the identity CLI (the API cannot mint one)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.identity.cli", "create-admin",
+         "--phone", phone, "--name", "مدیر سامانه", "--username", username],
+        input=password + "\n", capture_output=True, text=True, cwd=REPO_ROOT,
+        env={**os.environ, **env}, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30, interval: float = 0.1) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import signal
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from tests.support.processes import (
     http_get,
     metric_value,
     spawn,
-    stop,
+    stop_all,
     wait_for_rpc_service,
     wait_until,
 )
@@ -303,15 +302,6 @@ class NotifyStack:
     def metric(self, name: str, **labels: str) -> float:
         _, text = http_get(f"http://127.0.0.1:{self.metrics_port}/metrics")
         return metric_value(text, name, **labels)
-
-
-def stop_all(processes: list) -> None:
-    """SIGTERM to all at once (each takes seconds to drain), then wait for each."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        stop(process)
 
 
 def provider_env(provider: FakeSmsProvider | None, base_url: str) -> dict[str, str]:

@@ -23,13 +23,14 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from psycopg.rows import dict_row
 
-from tests.integration.notify.conftest import publish, stop_all
+from tests.integration.notify.conftest import publish
 from tests.support import infra
 from tests.support.processes import (
     free_port,
     http_get,
     metric_value,
     spawn,
+    stop_all,
     wait_for_rpc_service,
     wait_until,
 )
