@@ -14,10 +14,10 @@ from typing import Any
 
 import pasokh_common  # noqa: F401
 from pasokh_common.errors import ServiceError
+from pasokh_common.rpc import RpcProxy
 from pasokh_common.settings import env_float
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Request, Response
 
 from gateway import metrics, rpc

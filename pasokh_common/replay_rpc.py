@@ -14,11 +14,10 @@ from typing import Any
 import pasokh_common  # noqa: F401
 from pasokh_common.errors import PasokhError, ServiceError, ValidationFailed, bilingual
 from pasokh_common.eventlog.replay_jobs import ReplayJobs, describe, parse_request
-from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc import domain_errors, rpc
 from pasokh_common.validation import load
 
 from marshmallow import EXCLUDE, Schema, fields, validate
-from nameko.rpc import rpc
 
 replay_rpc = rpc(expected_exceptions=ServiceError)
 

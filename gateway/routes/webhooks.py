@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
+from pasokh_common.rpc import RpcProxy
 
 from gateway.api import Access, Call, Reply, api
 from gateway.base import RPC_TIMEOUT_SECONDS, GatewayBase

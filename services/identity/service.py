@@ -15,13 +15,12 @@ from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.replay_rpc import ReplayEntrypoints
-from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc import RpcProxy, domain_errors, rpc
 from pasokh_common.rpc_metrics import EntrypointMetrics
 from pasokh_common.settings import env_float
 
 from eventlet import tpool
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.identity.application import IdentityApplication

@@ -22,12 +22,11 @@ from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
 from pasokh_common.replay_rpc import ReplayEntrypoints
-from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc import domain_errors, rpc
 from pasokh_common.rpc_metrics import EntrypointMetrics
 
 import psycopg
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.sla.application import SlaApplication

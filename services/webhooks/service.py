@@ -22,13 +22,12 @@ from pasokh_common.errors import ServiceError
 from pasokh_common.green import green_concurrently
 from pasokh_common.nameko_deps import Database
 from pasokh_common.poller import poll
-from pasokh_common.rpc import domain_errors
+from pasokh_common.rpc import domain_errors, rpc
 from pasokh_common.rpc_metrics import EntrypointMetrics
 from pasokh_common.settings import env_float
 
 import psycopg
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.webhooks import intake, retention
