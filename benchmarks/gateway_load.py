@@ -14,7 +14,9 @@ the numbers never depend on what a local ``bin/start`` left behind. Then:
    customers (register, the code read from the console provider's ``notify.outbox``,
    verify, log in);
 2. for ``--seconds``, each of ``--clients`` threads (one keep-alive HTTP connection
-   each) opens a ticket as one of the customers and has the agent reply to it;
+   each) opens a ticket as one of the customers and has the agent reply to it
+   (``--replies-per-ticket`` below 1 answers only that share of the tickets, spread
+   evenly; the "CPU ms per ticket" figures then cover that mix);
 3. waits until every SMS those events cause (TicketOpened -> "received", an agent's
    ReplyPosted -> "answered") is a row in ``notify.outbox``, and counts the lost and
    the duplicated ones (both must be 0).
@@ -431,8 +433,20 @@ class LoadResult:
     errors: list[str]
 
 
+def replies_due(n: int, replies_per_ticket: float) -> bool:
+    """Whether the ``n``-th ticket (from 0) gets an agent's reply: spread evenly, so
+    that any stretch of tickets has the asked share of replies."""
+    return int((n + 1) * replies_per_ticket) > int(n * replies_per_ticket)
+
+
 def drive(
-    stack: Stack, department: str, agent: str, customers: list[str], clients: int, seconds: float
+    stack: Stack,
+    department: str,
+    agent: str,
+    customers: list[str],
+    clients: int,
+    seconds: float,
+    replies_per_ticket: float = 1.0,
 ) -> LoadResult:
     stop_at = time.monotonic() + seconds
     samples: list[Sample] = []
@@ -461,6 +475,8 @@ def drive(
                 if status != 201:
                     with lock:
                         errors.append(f"open: {status} {str(ticket)[:200]}")
+                    continue
+                if not replies_due(n, replies_per_ticket):
                     continue
                 started = time.perf_counter()
                 status, reply = http_call(
@@ -536,6 +552,7 @@ def report(
     result: dict[str, Any] = {
         "seconds": round(load.elapsed, 1),
         "clients": args.clients,
+        "replies_per_ticket": args.replies_per_ticket,
         "customers": args.customers,
         "http": {},
         "errors": len(load.errors),
@@ -560,7 +577,8 @@ def report(
 
 def print_report(result: dict, errors: list[str]) -> None:
     print(f"\ngateway load: {result['clients']} clients, {result['seconds']} s, "
-          f"{result['customers']} customers")  # fmt: skip
+          f"{result['customers']} customers, "
+          f"{result['replies_per_ticket']:g} agent replies per ticket")  # fmt: skip
     print(f"{'calls':<8}{'requests':>10}{'ok':>9}{'ok/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
           f"{'p99 ms':>9}{'max ms':>9}")  # fmt: skip
     for kind, h in result["http"].items():
@@ -601,6 +619,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--customers", type=int, default=64)
     parser.add_argument(
+        "--replies-per-ticket",
+        type=float,
+        default=1.0,
+        help="share of opened tickets an agent answers at once, 0 to 1 (default 1: every one)",
+    )
+    parser.add_argument(
         "--sms-patience",
         type=float,
         default=60,
@@ -633,7 +657,13 @@ def main(argv: list[str] | None = None) -> int:
     with running_stack(args.database_url, args.amqp_uri, logs) as stack:
         print(f"creating {args.customers} customers and an agent", file=sys.stderr)
         department, agent, customers = set_up_people(stack, args.customers)
-        print(f"driving {args.clients} clients for {args.seconds:g} s", file=sys.stderr)
+        if not 0 <= args.replies_per_ticket <= 1:
+            parser.error("--replies-per-ticket must be between 0 and 1")
+        print(
+            f"driving {args.clients} clients for {args.seconds:g} s,"
+            f" {args.replies_per_ticket:g} agent replies per ticket",
+            file=sys.stderr,
+        )
         pids = {name: p.pid for name, p in stack.processes.items()}
         pids["load-generator"] = os.getpid()
         # The stack's CPU while idle (relays and sealers polling, timers): a cost per
@@ -649,7 +679,15 @@ def main(argv: list[str] | None = None) -> int:
         load_began = time.monotonic()
         busy_before = machine_busy()
         durations_before = duration_totals(stack.env)
-        load = drive(stack, department, agent, customers, args.clients, args.seconds)
+        load = drive(
+            stack,
+            department,
+            agent,
+            customers,
+            args.clients,
+            args.seconds,
+            args.replies_per_ticket,
+        )
         busy_after = machine_busy()
         durations = busiest_durations(durations_before, duration_totals(stack.env))
         after = cpu_snapshot(pids, stack.admin_url)
