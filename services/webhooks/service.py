@@ -213,7 +213,10 @@ class WebhooksService:
     @domain_errors
     def update_endpoint(self, actor: dict, endpoint_id: str, payload: dict) -> dict[str, Any]:
         answer = self._endpoints.update(actor, endpoint_id, payload)
-        self._interest_added()
+        if isinstance(payload, dict) and "event_filter" in payload:
+            self._interest_added()
+        else:
+            self.runtime.interest.forget()
         return answer
 
     @command
