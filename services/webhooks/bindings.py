@@ -109,11 +109,11 @@ class QueueBindings:
         """Bind what the enabled filters need, unbind the rest; the keys now bound."""
         try:
             with self.pool.connection() as conn:
-                early = self._ours(desired_keys(repo.all_filters(conn)))
+                early = self._ours(desired_keys(repo.enabled_filters(conn)))
                 repo.record_routing_keys(conn, sorted(_pairs(early)))
                 with conn.transaction():
                     repo.lock_bindings(conn)
-                    wanted = self._ours(desired_keys(repo.all_filters(conn)))
+                    wanted = self._ours(desired_keys(repo.enabled_filters(conn)))
                     # Endpoints made before routing keys were recorded (an upgrade).
                     repo.record_routing_keys(conn, sorted(_pairs(wanted) - _pairs(early)))
                     known = set(repo.recorded_routing_keys(conn))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -298,15 +299,17 @@ def backlog(conn: psycopg.Connection) -> int:
 # pg_advisory_xact_lock key of "the endpoints' filters and the queues' bindings": held
 # by every change that adds interest, from before its bindings are made until it
 # commits, and by every reconcile, so a reconcile never unbinds what a change that is
-# about to commit needs. (The bytes of "whbind" as a number; any constant would do.)
-BINDINGS_LOCK = 0x776862696E64
+# about to commit needs. Stable and distinct from the other locks, as relay.lock_key.
+BINDINGS_LOCK = int.from_bytes(
+    hashlib.blake2b(b"pasokh.webhooks:bindings", digest_size=8).digest(), "big", signed=True
+)
 
 
 def lock_bindings(conn: psycopg.Connection) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (BINDINGS_LOCK,))
 
 
-def all_filters(conn: psycopg.Connection) -> list[list[str]]:
+def enabled_filters(conn: psycopg.Connection) -> list[list[str]]:
     """The filters of the enabled endpoints."""
     return [r["event_filter"] for r in enabled_endpoints(conn)]
 
