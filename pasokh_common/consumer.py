@@ -209,12 +209,16 @@ def consumer_topology(
     max_attempts: int,
     delays: Sequence[float],
     queue_type: str = "classic",
+    bind: bool = True,
 ) -> ConsumerTopology:
+    """``bind=False``: the queue is declared with no binding at all (not even to
+    ``routing_key``); its owner binds and unbinds it itself (webhooks does, from its
+    endpoints' filters), and no declaration here or by nameko adds one back."""
     base_args = {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
     queue = Queue(
         queue_name,
-        exchange=exchange,
-        routing_key=routing_key,
+        exchange=exchange if bind else None,
+        routing_key=routing_key if bind else "",
         durable=True,
         auto_delete=False,
         queue_arguments=dict(base_args) or None,
@@ -315,6 +319,7 @@ class IdempotentEventHandler(EventHandler):
         schema: str | None = None,
         max_attempts: int = 5,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        bind: bool = True,
         **kwargs: Any,
     ) -> None:
         if max_attempts < 1:
@@ -330,6 +335,7 @@ class IdempotentEventHandler(EventHandler):
         self.schema = schema
         self.max_attempts = max_attempts
         self.default_retry_delays = tuple(retry_delays)
+        self.bind_queue = bind  # (nameko extensions already have a bind method)
         super().__init__(
             source_service,
             event_type,
@@ -354,6 +360,7 @@ class IdempotentEventHandler(EventHandler):
             self.max_attempts,
             resolve_retry_delays(config, self.default_retry_delays),
             resolve_queue_type(config),
+            bind=self.bind_queue,
         )
 
     # lifecycle -----------------------------------------------------------------
@@ -376,6 +383,7 @@ class IdempotentEventHandler(EventHandler):
             self.max_attempts,
             self.retry_delays,
             resolve_queue_type(config),
+            bind=self.bind_queue,
         )
         self.queue = layout.queue
         self.layout = layout
@@ -611,6 +619,7 @@ def idempotent_event_handler(
     max_attempts: int = 5,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     wanted: Callable[[Any, DeliveredEvent], bool] | None = None,
+    bind: bool = True,
     **kwargs: Any,
 ) -> Callable[[Callable], Callable]:
     """Decorate ``def handle(self, tx, event)`` as an exactly-once event handler.
@@ -622,6 +631,8 @@ def idempotent_event_handler(
     ``wanted(self, event)``, when given, is asked first: False acknowledges the event
     with no transaction at all (a subscriber to ``#`` that needs few of the events
     should not pay a database round trip for each of the others).
+    ``bind=False`` declares the queue unbound: the service manages its bindings itself
+    (routing keys narrower than ``event_type``, changed at run time).
     """
 
     def decorate(handler: Callable) -> Callable:
@@ -641,6 +652,7 @@ def idempotent_event_handler(
                 schema=schema,
                 max_attempts=max_attempts,
                 retry_delays=retry_delays,
+                bind=bind,
                 **kwargs,
             ),
         )

@@ -9,6 +9,8 @@ Every change is written to ``webhooks.endpoint_log`` with who made it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -122,6 +124,23 @@ class Endpoints:
             raise NotPermitted(f"{who['role']} may not manage webhooks")
         return who["id"]
 
+    @contextmanager
+    def _adding_interest(self, patterns: list[str] | None) -> Iterator[Any]:
+        """The transaction of a change after which an enabled endpoint may want more
+        events: the keys of ``patterns`` are bound before it starts, under the bindings
+        lock, and it commits before the admin hears "done" (see ``bindings``)."""
+        if self.deps.bindings is None:
+            with self.deps.pool.transaction() as tx:
+                yield tx
+        else:
+            with self.deps.bindings.change(patterns) as tx:
+                yield tx
+
+    def _reconcile(self) -> None:
+        """After a commit: unbind what no enabled filter needs any more."""
+        if self.deps.bindings is not None:
+            self.deps.bindings.reconcile_quietly()
+
     def _load(self, conn, endpoint_id: Any, lock: bool = False) -> dict[str, Any]:
         row = repo.get_endpoint(conn, _uuid(endpoint_id, EndpointNotFound), lock)
         if row is None:
@@ -137,7 +156,7 @@ class Endpoints:
         patterns = _filter(values["event_filter"])
         headers = _headers(values["headers"])
         endpoint_id, secret, now = str(uuid.uuid4()), new_secret(), self.deps.clock()
-        with self.deps.pool.transaction() as tx:
+        with self._adding_interest(patterns) as tx:
             repo.insert_endpoint(
                 tx,
                 {
@@ -153,6 +172,7 @@ class Endpoints:
             )
             repo.log_endpoint(tx, endpoint_id, "registered", who, url, now)
             row = self._load(tx, endpoint_id)
+        self._reconcile()
         return {**endpoint_view(row), "secret": secret}
 
     def list(self, actor: Any) -> list[dict[str, Any]]:
@@ -188,22 +208,31 @@ class Endpoints:
         if "headers" in values:
             values["headers"] = _headers(values["headers"])
         now = self.deps.clock()
-        with self.deps.pool.transaction() as tx:
+        with self._adding_interest(values.get("event_filter")) as tx:
             row = self._load(tx, endpoint_id, lock=True)
             repo.update_endpoint(tx, row["endpoint_id"], values, now)
             changed = ", ".join(sorted(values)) or "nothing"
             repo.log_endpoint(tx, row["endpoint_id"], "updated", who, changed, now)
-            return endpoint_view(self._load(tx, row["endpoint_id"]))
+            view = endpoint_view(self._load(tx, row["endpoint_id"]))
+        if "event_filter" in values:
+            self._reconcile()  # the old filter's keys may be needed no more
+        return view
 
     def enable(self, actor: Any, endpoint_id: Any) -> dict[str, Any]:
         """Also resets the failure count: the admin says the receiver is fixed."""
         who = self._admin(actor)
         now = self.deps.clock()
-        with self.deps.pool.transaction() as tx:
+        with self.deps.pool.connection() as conn:
+            before = self._load(conn, endpoint_id)
+        with self._adding_interest(list(before["event_filter"])) as tx:
             row = self._load(tx, endpoint_id, lock=True)
+            if row["event_filter"] != before["event_filter"] and self.deps.bindings:
+                self.deps.bindings.need(tx, list(row["event_filter"]))  # changed meanwhile
             repo.enable(tx, row["endpoint_id"], now)
             repo.log_endpoint(tx, row["endpoint_id"], "enabled", who, None, now)
-            return endpoint_view(self._load(tx, row["endpoint_id"]))
+            view = endpoint_view(self._load(tx, row["endpoint_id"]))
+        self._reconcile()
+        return view
 
     def disable(self, actor: Any, endpoint_id: Any, payload: Any = None) -> dict[str, Any]:
         who = self._admin(actor)
@@ -216,7 +245,9 @@ class Endpoints:
                 repo.disable(tx, row["endpoint_id"], reason, who, now)
                 repo.log_endpoint(tx, row["endpoint_id"], "disabled", who, reason, now)
                 ENDPOINTS_DISABLED.labels("admin").inc()
-            return endpoint_view(self._load(tx, row["endpoint_id"]))
+            view = endpoint_view(self._load(tx, row["endpoint_id"]))
+        self._reconcile()  # unbound only after the commit
+        return view
 
     def rotate_secret(self, actor: Any, endpoint_id: Any) -> dict[str, Any]:
         """A new secret; the old one keeps signing for WEBHOOKS_SECRET_GRACE_SECONDS."""
@@ -239,6 +270,7 @@ class Endpoints:
             row = self._load(tx, endpoint_id, lock=True)
             repo.delete_endpoint(tx, row["endpoint_id"])
             repo.log_endpoint(tx, row["endpoint_id"], "deleted", who, row["url"], now)
+        self._reconcile()  # unbound only after the commit
         return {"endpoint_id": str(row["endpoint_id"]), "deleted": True}
 
     # -- deliveries --------------------------------------------------------------------

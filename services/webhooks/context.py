@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pasokh_common.db import ConnectionPool
 from pasokh_common.green import one_by_one
 
+from services.webhooks.bindings import QueueBindings
 from services.webhooks.config import WebhooksConfig
 
 
@@ -28,3 +29,6 @@ class Dependencies:
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
     run_concurrently: Callable[..., list] = one_by_one
+    # The event queues' bindings (the service's); None where no queue is consumed
+    # (plain tests of the flows): changes are then just transactions.
+    bindings: QueueBindings | None = None

@@ -1,12 +1,13 @@
 """Which events some enabled endpoint wants, known for a few seconds at a time.
 
-The service subscribes to every event of every exchange (``#``), but usually few
-endpoints want few of them. Asking the database for each event (a transaction, the
-processed-event record, the endpoints) cost as much CPU per ticket as a whole other
-service did; with the filters held here for ``WEBHOOKS_INTEREST_SECONDS``, an event
-no endpoint wants is acknowledged without touching the database. The price: an
-endpoint registered, enabled or re-filtered in another replica is seen up to that
-many seconds late (this replica's own admin calls refresh it at once).
+RabbitMQ delivers webhooks only the routing keys the enabled filters need
+(``bindings``), but a filter can be finer than its keys (``Ticket*`` is bound as
+``#``: every event of the source). Asking the database for each of those events (a
+transaction, the processed-event record, the endpoints) is what this avoids: with the
+filters held here for ``WEBHOOKS_INTEREST_SECONDS``, an event no endpoint wants is
+acknowledged without touching the database. The price: another replica's endpoint
+change is seen up to that many seconds late, which is why the admin calls that add
+interest wait that long before they return (this replica's own refresh it at once).
 """
 
 from __future__ import annotations

@@ -34,6 +34,23 @@ BACKLOG = Gauge(
     "Deliveries pending or in flight (of disabled endpoints too: they wait)",
 )
 
+BOUND_KEYS = Gauge(
+    "pasokh_webhooks_bound_keys",
+    "Routing keys the source's webhooks queue is bound with, after the last reconcile"
+    " ('#', every event of the source, counts as one)",
+    ["source"],
+)
+BOUND_EVERYTHING = Gauge(
+    "pasokh_webhooks_bound_everything",
+    "1 when some enabled endpoint's filter (a glob) binds the source's queue with '#'",
+    ["source"],
+)
+RECONCILES = Counter(
+    "pasokh_webhooks_binding_reconciles_total",
+    "Reconciles of the event queues' bindings with the endpoints' filters, by outcome",
+    ["outcome"],
+)
+
 
 def export_zeros() -> None:
     """Create every series up front: dashboards and rate() see zeros, not gaps."""
@@ -41,3 +58,5 @@ def export_zeros() -> None:
         ATTEMPTS.labels(outcome)
     for by in ("auto", "admin"):
         ENDPOINTS_DISABLED.labels(by)
+    for outcome in ("ok", "error"):
+        RECONCILES.labels(outcome)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -291,3 +292,38 @@ def backlog(conn: psycopg.Connection) -> int:
         "SELECT count(*) AS n FROM webhooks.deliveries WHERE state IN ('pending', 'sending')"
     ).fetchone()
     return int(row["n"])
+
+
+# -- routing keys (bindings of the event queues) -----------------------------------------
+
+# pg_advisory_xact_lock key of "the endpoints' filters and the queues' bindings": held
+# by every change that adds interest, from before its bindings are made until it
+# commits, and by every reconcile, so a reconcile never unbinds what a change that is
+# about to commit needs. Stable and distinct from the other locks, as relay.lock_key.
+BINDINGS_LOCK = int.from_bytes(
+    hashlib.blake2b(b"pasokh.webhooks:bindings", digest_size=8).digest(), "big", signed=True
+)
+
+
+def lock_bindings(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (BINDINGS_LOCK,))
+
+
+def enabled_filters(conn: psycopg.Connection) -> list[list[str]]:
+    """The filters of the enabled endpoints."""
+    return [r["event_filter"] for r in enabled_endpoints(conn)]
+
+
+def record_routing_keys(conn: psycopg.Connection, pairs: list[tuple[str, str]]) -> None:
+    """Remember (source, key) pairs as possibly bound (before binding them)."""
+    if pairs:
+        conn.execute(
+            "INSERT INTO webhooks.routing_keys (source, routing_key)"
+            " SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+            ([s for s, _ in pairs], [k for _, k in pairs]),
+        )
+
+
+def recorded_routing_keys(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    rows = conn.execute("SELECT source, routing_key FROM webhooks.routing_keys").fetchall()
+    return [(r["source"], r["routing_key"]) for r in rows]

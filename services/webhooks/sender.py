@@ -83,6 +83,7 @@ class Sender:
     def __init__(self, deps: Dependencies) -> None:
         self.deps = deps
         self._backlog_at = 0.0
+        self._disabled_some = False
 
     def tick(self) -> float | None:
         """Send one batch. 0 when more may be waiting, None when idle (poll interval)."""
@@ -98,6 +99,11 @@ class Sender:
         for sent in results:
             with pool.transaction() as tx:
                 self.finish(tx, sent)
+        if self._disabled_some:
+            # Unbound only after the disabling committed.
+            self._disabled_some = False
+            if self.deps.bindings is not None:
+                self.deps.bindings.reconcile_quietly()
         return 0.0 if len(claimed) >= config.concurrency else None
 
     def _publish_backlog(self) -> None:
@@ -206,6 +212,7 @@ class Sender:
         repo.disable(tx, row["endpoint_id"], reason, "system", now)
         repo.log_endpoint(tx, row["endpoint_id"], "auto_disabled", "system", reason, now)
         ENDPOINTS_DISABLED.labels("auto").inc()
+        self._disabled_some = True
         log.error(
             "WebhookEndpointDisabled",
             extra={"endpoint_id": str(row["endpoint_id"]), "reason": reason},

@@ -55,3 +55,40 @@ def matches(patterns: Iterable[str], source: str, event_type: str) -> bool:
         if fnmatchcase(target, pattern):
             return True
     return False
+
+
+# -- routing keys: what RabbitMQ must deliver for a filter to see its events ------------
+
+EVERYTHING = "#"
+RoutingKeys = dict[str, frozenset[str]]
+
+
+def routing_keys(patterns: Iterable[str]) -> RoutingKeys:
+    """Per source, the topic binding keys that carry every event the filter matches.
+
+    The routing key of an event is its type. A pattern naming one type (``TicketOpened``,
+    ``tickets.TicketOpened``) needs just that key; a glob (``Ticket*``, ``tickets.*``,
+    ``*``) needs ``#``: a topic binding cannot glob within a word, and a type added
+    later must still arrive. A pattern without a source counts for every source. A
+    source with ``#`` needs nothing else; a source no pattern names is absent.
+    """
+    keys: dict[str, set[str]] = {}
+    for pattern in patterns:
+        found = _PATTERN.match(pattern)
+        if not found:
+            continue  # never stored: filters are checked when saved
+        source = found.group("source")
+        event_type = found.group("type")
+        key = EVERYTHING if "*" in event_type else event_type
+        for each in SOURCES if source in (None, "*") else (source,):
+            keys.setdefault(each, set()).add(key)
+    return {s: frozenset({EVERYTHING} if EVERYTHING in k else k) for s, k in keys.items()}
+
+
+def union(*many: RoutingKeys) -> RoutingKeys:
+    """Several filters' keys together (``#`` absorbing the rest of its source)."""
+    merged: dict[str, set[str]] = {}
+    for keys in many:
+        for source, found in keys.items():
+            merged.setdefault(source, set()).update(found)
+    return {s: frozenset({EVERYTHING} if EVERYTHING in k else k) for s, k in merged.items()}

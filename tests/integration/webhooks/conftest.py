@@ -20,6 +20,9 @@ import pasokh_common  # noqa: F401  (before psycopg)
 
 import psycopg
 import pytest
+from kombu import Connection
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 from psycopg.rows import dict_row
 
@@ -51,6 +54,8 @@ FAST_WEBHOOKS = {
     # replica and publishes at once, which the other replica may consume.
     "WEBHOOKS_INTEREST_SECONDS": "0",
     "PASOKH_CONSUMER_RETRY_DELAYS": "0.2,0.4",
+    # Each replica repairs its queues' bindings every second (a test removes one).
+    "WEBHOOKS_BINDINGS_RECONCILE_SECONDS": "1",
 }
 SERVICE = ["-m", "pasokh_common.runner", "webhooks", "services.webhooks.service:WebhooksService"]
 
@@ -118,6 +123,32 @@ class WebhooksStack:
             http_get(f"http://127.0.0.1:{port}/metrics")[1] for port in self.metrics_ports
         )
         return metric_value(text, name, **labels)
+
+
+def routed(amqp_uri: str, source: str, event_type: str, data: dict | None = None) -> bool:
+    """Publish an event of ``event_type`` as the relays do, ``mandatory``: whether some
+    binding routed it (RabbitMQ returns an unroutable mandatory message before its
+    confirm). In a vhost of webhooks alone: whether webhooks' queue is bound for it."""
+    publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True)
+    event_id = str(uuid.uuid4())
+    try:
+        publisher.publish(
+            data or {"probe": True},
+            exchange=get_event_exchange(source, {}),
+            routing_key=event_type,
+            message_id=event_id,
+            type=event_type,
+            headers={"cloudEvents_id": event_id, "cloudEvents_type": event_type},
+        )
+    except UndeliverableMessage:
+        return False
+    return True
+
+
+def queue_depth(amqp_uri: str, queue: str) -> int:
+    with Connection(amqp_uri) as conn:
+        _, messages, _ = conn.channel().queue_declare(queue=queue, passive=True)
+        return messages
 
 
 @pytest.fixture(scope="session")
