@@ -64,11 +64,11 @@ class SimilarOpenTicketsSchema(Schema):
 # tickets and, only if there are none, the new ticket's number; ``{membership}`` is
 # an output column of the membership narrowing, or NULL.
 NUMBER_UNLESS_SIMILAR = (
-    "WITH similar AS (" + SIMILAR_OPEN_TICKETS + ")"
+    "WITH alike AS (" + SIMILAR_OPEN_TICKETS + ")"
     " SELECT (SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.score DESC, s.opened_at DESC),"
-    " '[]'::jsonb) FROM similar AS s) AS similar,"
+    " '[]'::jsonb) FROM alike AS s) AS similar,"
     " (SELECT nextval('tickets.ticket_number_seq')"
-    " WHERE NOT EXISTS (SELECT 1 FROM similar)) AS n, {membership}"
+    " WHERE NOT EXISTS (SELECT 1 FROM alike)) AS n, {membership}"
 )
 
 
