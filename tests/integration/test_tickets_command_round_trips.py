@@ -354,3 +354,12 @@ def test_a_long_run_of_status_rules_is_written_in_parts(commands, tickets_pool, 
     assert together["tickets.ticket_summary"] == one_by_one["tickets.ticket_summary"]
     assert together["returned"] == one_by_one["tickets.ticket_summary"][0]
     assert together["returned"]["status"] == "unanswered" and together["returned"]["version"] == 21
+
+
+def test_a_retried_opening_answers_its_ticket_not_itself_as_similar(commands, tickets_pool):
+    keyed = payload(idempotency_key="open-1")
+    first = commands.open_ticket_unless_similar(CUSTOMER, keyed, SIMILAR)
+    again = commands.open_ticket_unless_similar(CUSTOMER, keyed, SIMILAR)
+    assert again == first
+    with tickets_pool.connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM tickets.events").fetchone()["n"] == 1
