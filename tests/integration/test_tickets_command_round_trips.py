@@ -214,9 +214,13 @@ def test_a_narrowed_agent_still_acts_in_the_departments_left(commands, tickets_p
         )
     answered = commands.post_reply(TWO_DEPARTMENTS, {"ticket_id": tid, "body": "بررسی شد."})
     assert answered["assignee_id"] == "agent-5" and answered["status"] == "answered"
-    # The decision ran again with {technical}: a transfer to finance is now someone
-    # else's, but within technical the agent works as before.
+    # The decision ran again with {technical} (the token's list, narrowed)...
     assert events_of(tickets_pool, tid) == ["TicketOpened", "TicketClaimed", "ReplyPosted"]
+    # ... and in finance, still in the token, the agent no longer acts.
+    finance = commands.open_ticket(CUSTOMER, payload(department="finance", subject="فاکتور"))
+    with pytest.raises((domain_errors.NotInDepartment, NotFound, domain_errors.NotPermitted)):
+        commands.post_reply(TWO_DEPARTMENTS, {"ticket_id": finance["ticket_id"], "body": "نه"})
+    assert events_of(tickets_pool, finance["ticket_id"]) == ["TicketOpened"]
 
 
 def recorded(ticket_id: str, version: int, event_type: str, data: dict) -> RecordedEvent:
