@@ -6,8 +6,8 @@ the idempotency record. Commit is the fact; the relay publishes afterwards.
 
 Round trips of a command, when the ticket is in the aggregate cache: BEGIN, the
 events INSERT, ONE statement for all read models that also returns the summary row
-(``projections.project_many``), COMMIT; with an idempotency key, its lookup and its
-record. Opening adds one read before the INSERT: the number, and the duplicate check
+(``projections.project_many``), COMMIT; with an idempotency key, its lookup (the
+record is written by the read-model statement). Opening adds one read before the INSERT: the number, and the duplicate check
 when asked (``open_ticket(similar=...)``), in one statement.
 
 Membership narrowing (services/tickets/membership.py) rides along on a statement the
@@ -45,6 +45,7 @@ from pasokh_common.validation import load
 
 import psycopg
 from prometheus_client import Counter, Histogram
+from psycopg.types.json import Jsonb
 
 from services.tickets import projections, schemas
 from services.tickets.aggregate_cache import TicketCache
@@ -107,6 +108,13 @@ COMMAND_CONFLICTS = Counter(
 UPLOADS_PURGED = Counter(
     "pasokh_tickets_unused_uploads_purged_total",
     "Uploads deleted because no ticket or reply used them within the grace period",
+)
+
+# ``EventStore.record_result`` as a CTE of the read-model statement (one round trip
+# less for a command with an idempotency key); a twin's key collides the same way.
+RECORD_RESULT = (
+    "INSERT INTO tickets.command_results (idempotency_key, command, stream_id, result)"
+    " VALUES (%(result_key)s, %(result_command)s, %(result_stream)s, %(result_json)s::jsonb)"
 )
 
 # Times a command may find its actor's departments narrowed before it gives up (each
@@ -296,6 +304,16 @@ class TicketCommands:
                 membership.confirm_by_query(conn)
                 raise
             view = None
+            result_params = (
+                {
+                    "result_key": scoped_key,
+                    "result_command": command,
+                    "result_stream": ticket_id,
+                    "result_json": Jsonb({"ticket_id": ticket_id}),
+                }
+                if scoped_key
+                else None
+            )
             by_stream: dict[str, list] = {}
             for stream_id, event in decided:
                 by_stream.setdefault(stream_id, []).append(event)
@@ -312,23 +330,26 @@ class TicketCommands:
                 )
                 session.appended(stream_id, events, recorded)
                 # All read models in one statement, which also returns the summary row
-                # (as every event of the command left it) and the membership rows.
+                # (as every event of the command left it) and the membership rows,
+                # and writes the idempotency record.
                 mine = stream_id == ticket_id
                 row = projections.project_many(
                     conn,
                     recorded,
                     returning=membership.column if mine else "",
-                    params=membership.params if mine else None,
+                    params={**membership.params, **(result_params or {})} if mine else None,
+                    also=[RECORD_RESULT] if mine and result_params else (),
                 )
                 if mine:
                     view = row
+                    result_params = None  # written
                 for event in recorded:
                     EVENTS_APPENDED.labels(event.type).inc()
             if not decided and new_stream:
                 # Nothing to open (the duplicate check found one; decide confirmed the
                 # membership with it): no ticket, no idempotency record.
                 return {}
-            if scoped_key:
+            if result_params:  # nothing appended to the ticket's own stream
                 STORE.record_result(conn, scoped_key, command, ticket_id, {"ticket_id": ticket_id})
             if view is None:
                 return self._view(conn, ticket_id, membership)

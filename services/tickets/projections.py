@@ -142,8 +142,8 @@ class Projection:
             internal = bool(row) and row["kind"] == "internal_note"
         self.links.append((d["attachment_id"], event.stream_id, d["message_id"], internal))
 
-    def sql(self, returning: str = "") -> str | None:
-        ctes = []
+    def sql(self, returning: str = "", also: Sequence[str] = ()) -> str | None:
+        ctes = [f"x{n} AS ({statement})" for n, statement in enumerate(also)]
         if self.messages:
             rows = []
             for message in self.messages.values():
@@ -192,10 +192,16 @@ class Projection:
             return None
         return ("WITH " + ", ".join(ctes) + " " if ctes else "") + main
 
-    def write(self, conn: psycopg.Connection, returning: str = "", params: dict | None = None):
+    def write(
+        self,
+        conn: psycopg.Connection,
+        returning: str = "",
+        params: dict | None = None,
+        also: Sequence[str] = (),
+    ):
         """Run the composed statement (if anything is to be written) and start over;
         the summary row as left by every event so far, or None if it was not written."""
-        statement = self.sql(returning)
+        statement = self.sql(returning, also)
         row = None
         if statement is not None:
             row = conn.execute(statement, {**self.params, **(params or {})}).fetchone()
@@ -384,12 +390,16 @@ def project_many(
     events: Sequence[RecordedEvent],
     returning: str = "",
     params: dict[str, Any] | None = None,
+    also: Sequence[str] = (),
 ) -> dict[str, Any] | None:
     """Apply events of one stream, in order, to the read models in (normally) one
     statement; the stream's ``ticket_summary`` row as they left it (``SELECT *``'s
     columns, plus the caller's ``returning`` expressions with their ``params``), or
-    None when there were no events. An unknown type is an error, not a skip: a
-    silently skipped event would make the read models quietly wrong."""
+    None when there were no events. ``also``: the caller's own writes of the same
+    transaction (data-modifying statements, their named ``params`` in ``params``)
+    sent as CTEs of that statement; they are written whatever becomes of the row.
+    An unknown type is an error, not a skip: a silently skipped event would make the
+    read models quietly wrong."""
     if not events:
         return None
     projectors = []
@@ -403,7 +413,7 @@ def project_many(
     projection = Projection(events[0].stream_id)
     for projector, event in zip(projectors, events, strict=True):
         projector(conn, projection, event)
-    return projection.write(conn, returning, params)
+    return projection.write(conn, returning, params, also)
 
 
 def project(conn: psycopg.Connection, event: RecordedEvent) -> None:

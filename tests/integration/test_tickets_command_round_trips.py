@@ -6,6 +6,7 @@ Each must leave exactly what the one-event-at-a-time rebuild leaves."""
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -367,3 +368,49 @@ def test_a_retried_opening_answers_its_ticket_not_itself_as_similar(commands, ti
     assert again == first
     with tickets_pool.connection() as conn:
         assert conn.execute("SELECT count(*) AS n FROM tickets.events").fetchone()["n"] == 1
+
+
+def test_a_keyed_command_writes_its_record_with_the_read_models(
+    commands, tickets_pool, monkeypatch
+):
+    tid = commands.open_ticket(CUSTOMER, payload())["ticket_id"]
+    log = StatementLog(monkeypatch)
+    keyed = {"ticket_id": tid, "body": "بررسی شد.", "idempotency_key": "reply-1"}
+    answered = commands.post_reply(AGENT, keyed)
+    # The key's lookup, the events INSERT, the read models with the record.
+    assert len(log.statements) == 3, log.statements
+    assert commands.post_reply(AGENT, keyed) == answered
+    assert events_of(tickets_pool, tid) == ["TicketOpened", "TicketClaimed", "ReplyPosted"]
+    with tickets_pool.connection() as conn:
+        row = conn.execute(
+            "SELECT command, stream_id::text AS stream_id, result FROM tickets.command_results"
+            " WHERE idempotency_key = %s",
+            ("agent-1:post_reply:reply-1",),
+        ).fetchone()
+    assert row == {"command": "post_reply", "stream_id": tid, "result": {"ticket_id": tid}}
+
+
+def test_a_twin_that_commits_first_wins_and_the_other_answers_its_result(commands, tickets_pool):
+    """The record's INSERT (now part of the read-model statement) waits on the twin's
+    uncommitted key and fails once the twin commits: the command rolls back its events
+    and answers the twin's result."""
+    tid = commands.open_ticket(CUSTOMER, payload())["ticket_id"]
+    keyed = {"ticket_id": tid, "body": "بررسی شد.", "idempotency_key": "reply-2"}
+    outcome: dict = {}
+    with tickets_pool.connection() as twin:
+        twin.execute("BEGIN")
+        twin.execute(
+            "INSERT INTO tickets.command_results (idempotency_key, command, stream_id, result)"
+            " VALUES (%s, 'post_reply', %s, %s::jsonb)",
+            ("agent-1:post_reply:reply-2", tid, f'{{"ticket_id": "{tid}"}}'),
+        )
+        worker = threading.Thread(
+            target=lambda: outcome.update(answer=commands.post_reply(AGENT, keyed))
+        )
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waiting on the twin's key
+        twin.execute("COMMIT")
+        worker.join(10)
+    assert outcome["answer"]["ticket_id"] == tid and outcome["answer"]["version"] == 1
+    assert events_of(tickets_pool, tid) == ["TicketOpened"]
