@@ -3,6 +3,20 @@
 One transaction per command: the events INSERT is its first write (the ordering
 invariant of the log, see pasokh_common.eventlog.store), then the read models and
 the idempotency record. Commit is the fact; the relay publishes afterwards.
+
+Round trips of a command, when the ticket is in the aggregate cache: BEGIN, the
+events INSERT, ONE statement for all read models that also returns the summary row
+(``projections.project_many``), COMMIT; with an idempotency key, its lookup (the
+record is written by the read-model statement). Opening adds one read before the INSERT: the number, and the duplicate check
+when asked (``open_ticket(similar=...)``), in one statement.
+
+Membership narrowing (services/tickets/membership.py) rides along on a statement the
+command runs anyway: the department rows are read by the projections' statement (or
+the similarity read), before COMMIT. The decision is made with the token's
+departments; if identity has since taken one away, the transaction rolls back and
+the command runs again with the narrowed departments, so nothing is ever committed
+on rights the agent no longer has. A refusal (the domain raised) is checked the same
+way before it is answered.
 """
 
 from __future__ import annotations
@@ -19,7 +33,7 @@ from typing import Any
 import pasokh_common  # noqa: F401
 from pasokh_common.context import CallContext
 from pasokh_common.db import ConnectionPool
-from pasokh_common.errors import Conflict, NotFound, ValidationFailed, bilingual
+from pasokh_common.errors import Conflict, NotFound, PasokhError, ValidationFailed, bilingual
 from pasokh_common.eventlog import (
     ConcurrencyConflict,
     EventStore,
@@ -31,6 +45,7 @@ from pasokh_common.validation import load
 
 import psycopg
 from prometheus_client import Counter, Histogram
+from psycopg.types.json import Jsonb
 
 from services.tickets import projections, schemas
 from services.tickets.aggregate_cache import TicketCache
@@ -50,8 +65,21 @@ from services.tickets.domain import (
 )
 from services.tickets.domain.errors import AttachmentTooLarge
 from services.tickets.domain.numbers import ticket_number_for
-from services.tickets.membership import narrow_to_membership
+from services.tickets.membership import (
+    ACTIVE_DEPARTMENTS,
+    ACTIVE_DEPARTMENTS_KEY,
+    membership_params,
+    narrow_to_membership,
+    narrowed,
+    needs_narrowing,
+)
 from services.tickets.privacy import CODEC, append_sealed, customer_not_erased, customer_of
+from services.tickets.similarity import (
+    NUMBER_UNLESS_SIMILAR,
+    SimilarOpenTicketsSchema,
+    similar_items,
+    similarity_params,
+)
 from services.tickets.ticket_repository import CommandSession, TicketRepository
 
 log = logging.getLogger(__name__)
@@ -82,7 +110,58 @@ UPLOADS_PURGED = Counter(
     "Uploads deleted because no ticket or reply used them within the grace period",
 )
 
-Decision = Callable[[Ticket, Actor, datetime, psycopg.Connection], list]
+# ``EventStore.record_result`` as a CTE of the read-model statement (one round trip
+# less for a command with an idempotency key); a twin's key collides the same way.
+RECORD_RESULT = (
+    "INSERT INTO tickets.command_results (idempotency_key, command, stream_id, result)"
+    " VALUES (%(result_key)s, %(result_command)s, %(result_stream)s, %(result_json)s::jsonb)"
+)
+
+# Times a command may find its actor's departments narrowed before it gives up (each
+# is a membership change between two transactions of the same command).
+MAX_NARROWINGS = 3
+
+
+class MembershipNarrowed(Exception):
+    """Identity took away a department the command was decided with: roll back and
+    decide again with ``actor``. Never leaves ``TicketCommands``."""
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__(f"departments of {actor.id} narrowed")
+        self.actor = actor
+
+
+class MembershipCheck:
+    """Confirms, inside the command's transaction, that the actor the command decided
+    with is the token's actor narrowed by identity's membership rows."""
+
+    def __init__(self, token_actor: Actor, actor: Actor) -> None:
+        self.token_actor = token_actor
+        self.actor = actor
+        self.needed = needs_narrowing(token_actor)
+
+    @property
+    def column(self) -> str:
+        """An output column to add to a statement, or empty when nothing is to check."""
+        return ACTIVE_DEPARTMENTS if self.needed else ""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return membership_params(self.token_actor) if self.needed else {}
+
+    def confirm(self, active_departments: list[str] | None) -> None:
+        expected = narrowed(self.token_actor, active_departments)
+        if expected != self.actor:
+            raise MembershipNarrowed(expected)
+
+    def confirm_by_query(self, conn: psycopg.Connection) -> None:
+        if self.needed:
+            expected = narrow_to_membership(conn, self.token_actor)
+            if expected != self.actor:
+                raise MembershipNarrowed(expected)
+
+
+Decision = Callable[[Ticket, Actor, datetime, psycopg.Connection, MembershipCheck], list]
 
 
 def utc_now() -> datetime:
@@ -149,14 +228,18 @@ class TicketCommands:
         started = time.perf_counter()
         scoped_key = f"{actor.id}:{command}:{idempotency_key}" if idempotency_key else None
         attempts = 1 if expected_version is not None else 3
+        token_actor = actor
+        narrowings = 0
         try:
-            for attempt in range(1, attempts + 1):
+            attempt = 0
+            while True:
+                attempt += 1
                 try:
                     return self.tickets.run(
                         ticket_id,
-                        lambda session: self._run_once(
+                        lambda session, acting=actor: self._run_once(
                             command,
-                            actor,
+                            MembershipCheck(token_actor, acting),
                             ticket_id,
                             decide,
                             context,
@@ -166,16 +249,22 @@ class TicketCommands:
                             session,
                         ),
                     )
+                except MembershipNarrowed as exc:
+                    # Rolled back; not a conflict: decide again with fewer departments.
+                    narrowings += 1
+                    if narrowings > MAX_NARROWINGS:
+                        raise Conflict("department membership kept changing") from exc
+                    actor = exc.actor
+                    attempt -= 1
                 except ConcurrencyConflict as exc:
                     COMMAND_CONFLICTS.labels(command).inc()
-                    if attempt == attempts:
+                    if attempt >= attempts:
                         raise Conflict(str(exc)) from exc
                 except psycopg.errors.UniqueViolation as exc:
                     # A concurrent twin with the same idempotency key committed first.
                     if scoped_key and "command_results" in str(exc.diag.table_name or ""):
                         return self._replay_result(scoped_key)
                     raise
-            raise AssertionError("unreachable")
         finally:
             COMMAND_SECONDS.labels(command).observe(time.perf_counter() - started)
 
@@ -187,7 +276,7 @@ class TicketCommands:
     def _run_once(
         self,
         command: str,
-        actor: Actor,
+        membership: MembershipCheck,
         ticket_id: str,
         decide: Decision,
         context: CallContext,
@@ -196,19 +285,35 @@ class TicketCommands:
         new_stream: bool,
         session: CommandSession,
     ) -> dict[str, Any]:
+        actor = membership.actor
         with self.pool.transaction() as conn:
-            actor = narrow_to_membership(conn, actor)
             if scoped_key:
                 previous = STORE.find_result(conn, scoped_key)
                 if previous is not None:
                     return self._view(conn, previous["ticket_id"])
-            ticket, version = session.load(conn, new_stream)
-            if not new_stream and ticket is None:
-                raise NotFound(f"ticket {ticket_id}")
-            if expected_version is not None and expected_version != version:
-                raise ConcurrencyConflict(ticket_id, expected_version)
-            now = self.clock()
-            decided = decide(ticket, actor, now, conn)
+            try:
+                ticket, version = session.load(conn, new_stream)
+                if not new_stream and ticket is None:
+                    raise NotFound(f"ticket {ticket_id}")
+                if expected_version is not None and expected_version != version:
+                    raise ConcurrencyConflict(ticket_id, expected_version)
+                now = self.clock()
+                decided = decide(ticket, actor, now, conn, membership)
+            except PasokhError:
+                # A refusal is the answer only if the rights it was decided on still hold.
+                membership.confirm_by_query(conn)
+                raise
+            view = None
+            result_params = (
+                {
+                    "result_key": scoped_key,
+                    "result_command": command,
+                    "result_stream": ticket_id,
+                    "result_json": Jsonb({"ticket_id": ticket_id}),
+                }
+                if scoped_key
+                else None
+            )
             by_stream: dict[str, list] = {}
             for stream_id, event in decided:
                 by_stream.setdefault(stream_id, []).append(event)
@@ -224,19 +329,53 @@ class TicketCommands:
                     customer_of(conn, ticket, stream_id, events),
                 )
                 session.appended(stream_id, events, recorded)
+                # All read models in one statement, which also returns the summary row
+                # (as every event of the command left it) and the membership rows,
+                # and writes the idempotency record.
+                mine = stream_id == ticket_id
+                row = projections.project_many(
+                    conn,
+                    recorded,
+                    returning=membership.column if mine else "",
+                    params={**membership.params, **(result_params or {})} if mine else None,
+                    also=[RECORD_RESULT] if mine and result_params else (),
+                )
+                if mine:
+                    view = row
+                    result_params = None  # written
                 for event in recorded:
-                    projections.project(conn, event)
                     EVENTS_APPENDED.labels(event.type).inc()
-            if scoped_key:
+            if not decided and new_stream:
+                # Nothing to open (the duplicate check found one; decide confirmed the
+                # membership with it): no ticket, no idempotency record.
+                return {}
+            if result_params:  # nothing appended to the ticket's own stream
                 STORE.record_result(conn, scoped_key, command, ticket_id, {"ticket_id": ticket_id})
-            return self._view(conn, ticket_id)
+            if view is None:
+                return self._view(conn, ticket_id, membership)
+            if membership.needed:
+                membership.confirm(view.pop(ACTIVE_DEPARTMENTS_KEY))
+            return summary_json(view)
 
-    def _view(self, conn: psycopg.Connection, ticket_id: str) -> dict[str, Any]:
+    def _view(
+        self,
+        conn: psycopg.Connection,
+        ticket_id: str,
+        membership: MembershipCheck | None = None,
+    ) -> dict[str, Any]:
+        check = membership is not None and membership.needed
         row = conn.execute(
-            "SELECT * FROM tickets.ticket_summary WHERE ticket_id = %s", (ticket_id,)
+            "SELECT *"
+            + (f", {membership.column}" if check else "")
+            + " FROM tickets.ticket_summary WHERE ticket_id = %(ticket_id)s",
+            {"ticket_id": ticket_id, **(membership.params if check else {})},
         ).fetchone()
         if row is None:
+            if check:
+                membership.confirm_by_query(conn)
             raise NotFound(f"ticket {ticket_id}")
+        if check:
+            membership.confirm(row.pop(ACTIVE_DEPARTMENTS_KEY))
         return summary_json(row)
 
     # -- attachments -------------------------------------------------------------
@@ -306,16 +445,50 @@ class TicketCommands:
     def open_ticket(
         self, actor_data: Any, payload: Any, context: CallContext | None = None
     ) -> dict[str, Any]:
+        return self.open_ticket_unless_similar(actor_data, payload, None, context)["ticket"]
+
+    def open_ticket_unless_similar(
+        self,
+        actor_data: Any,
+        payload: Any,
+        similar: Any = None,
+        context: CallContext | None = None,
+    ) -> dict[str, Any]:
+        """``{"ticket": view}``, or ``{"similar": items}`` when ``similar`` (the
+        parameters of ``similar_open_tickets``) finds open tickets like this one and
+        nothing is opened. The duplicate check and the ticket's number are one
+        statement of the opening's transaction (no number is drawn for a duplicate).
+        As with two separate calls, two openings racing each other may both pass."""
         actor = actor_from(actor_data)
         values = load(schemas.OpenTicketSchema(), payload)
+        similar_values = load(SimilarOpenTicketsSchema(), similar) if similar is not None else None
         ticket_id = str(uuid.uuid4())
+        found: list[dict[str, Any]] = []
 
-        def decide(_ticket: Ticket, actor: Actor, now: datetime, conn: psycopg.Connection):
+        def decide(
+            _ticket: Ticket,
+            actor: Actor,
+            now: datetime,
+            conn: psycopg.Connection,
+            membership: MembershipCheck,
+        ):
+            found.clear()
             attachments = self._attachment_refs(conn, actor, values["attachment_ids"])
-            sequence = conn.execute("SELECT nextval('tickets.ticket_number_seq') AS n").fetchone()
+            if similar_values is not None:
+                row = conn.execute(
+                    NUMBER_UNLESS_SIMILAR.format(membership=membership.column or "NULL"),
+                    {**similarity_params(actor, similar_values), **membership.params},
+                ).fetchone()
+                if membership.needed:
+                    membership.confirm(row[ACTIVE_DEPARTMENTS_KEY])
+                if row["n"] is None:
+                    found.extend(similar_items(row["similar"]))
+                    return []
+            else:
+                row = conn.execute("SELECT nextval('tickets.ticket_number_seq') AS n").fetchone()
             events = Ticket.open(
                 ticket_id=ticket_id,
-                number=ticket_number_for(sequence["n"]),
+                number=ticket_number_for(row["n"]),
                 message_id=str(uuid.uuid4()),
                 actor=actor,
                 department=values["department"],
@@ -340,9 +513,11 @@ class TicketCommands:
             idempotency_key=values["idempotency_key"],
             new_stream=True,
         )
+        if found:
+            return {"similar": list(found)}
         if view.get("ticket_id") == ticket_id:
             TICKETS_OPENED.labels(view["department"], view["priority"]).inc()
-        return view
+        return {"ticket": view}
 
     def _simple(
         self,
@@ -357,7 +532,7 @@ class TicketCommands:
         values = load(schema, payload)
         ticket_id = str(values["ticket_id"])
 
-        def decide(ticket: Ticket, actor: Actor, now: datetime, conn: psycopg.Connection):
+        def decide(ticket: Ticket, actor: Actor, now: datetime, conn: psycopg.Connection, _m):
             return [(ticket_id, e) for e in act(ticket, actor, now, values, conn)]
 
         return self._run(

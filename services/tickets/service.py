@@ -92,13 +92,11 @@ class TicketsService(ReplayEntrypoints):
         """The gateway's opening in one RPC: when ``similar`` carries the duplicate
         check's parameters (``similar_open_tickets``) and finds an open ticket like
         this one, ``{"similar": items}`` and nothing is opened; else
-        ``{"ticket": ...}`` as ``open_ticket`` answers. As with two separate calls,
-        two openings racing each other may both pass (discouragement, not a rule)."""
-        if similar is not None:
-            found = similar_open_tickets(self.db, actor, similar)
-            if found["items"]:
-                return {"similar": found["items"]}
-        return {"ticket": self._commands.open_ticket(actor, payload, self.context)}
+        ``{"ticket": ...}`` as ``open_ticket`` answers. The check is a read of the
+        opening's own transaction (with the ticket's number, one statement). As with
+        two separate calls, two openings racing each other may both pass
+        (discouragement, not a rule)."""
+        return self._commands.open_ticket_unless_similar(actor, payload, similar, self.context)
 
     @command
     @domain_errors

@@ -22,7 +22,7 @@ from pasokh_common.validation import PersianText, load
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from services.tickets.application import actor_from
+from services.tickets.domain import Actor
 from services.tickets.domain.errors import NotInDepartment, NotPermitted
 from services.tickets.domain.numbers import format_ticket_number
 from services.tickets.membership import narrow_to_membership
@@ -60,45 +60,67 @@ class SimilarOpenTicketsSchema(Schema):
     limit = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10))
 
 
+# The opening's first read (services/tickets/application.py): the similar open
+# tickets and, only if there are none, the new ticket's number; ``{membership}`` is
+# an output column of the membership narrowing, or NULL.
+NUMBER_UNLESS_SIMILAR = (
+    "WITH alike AS (" + SIMILAR_OPEN_TICKETS + ")"
+    " SELECT (SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.score DESC, s.opened_at DESC),"
+    " '[]'::jsonb) FROM alike AS s) AS similar,"
+    " (SELECT nextval('tickets.ticket_number_seq')"
+    " WHERE NOT EXISTS (SELECT 1 FROM alike)) AS n, {membership}"
+)
+
+
+def similarity_params(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    """The query's parameters for ``actor`` (pure): a customer asks about their own
+    tickets; staff name the customer and must work in the department (``actor`` as
+    narrowed by the caller)."""
+    if actor.is_customer:
+        if values["customer_id"] not in (None, actor.id):
+            raise NotPermitted("a customer asks only about their own tickets")
+        customer_id = actor.id
+    else:
+        customer_id = values["customer_id"]
+        if not customer_id:
+            raise ValidationFailed(
+                fields={"customer_id": [bilingual("مشتری را مشخص کنید.", "Name the customer.")]}
+            )
+        if not actor.works_in(values["department"]):
+            raise NotInDepartment(values["department"])
+    return {
+        "subject": values["subject"],
+        "customer_id": customer_id,
+        "department": values["department"],
+        "threshold": values["threshold"],
+        "limit": values["limit"],
+    }
+
+
+def similar_items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "ticket_id": row["ticket_id"],
+            "number": row["number"],
+            "number_display": format_ticket_number(row["number"]),
+            "subject": row["subject"],
+            "status": row["status"],
+            "similarity": round(float(row["score"]), 3),
+        }
+        for row in rows
+    ]
+
+
 def similar_open_tickets(pool: ConnectionPool, actor_data: Any, params: Any) -> dict[str, Any]:
     """``{"items": [{ticket_id, number, number_display, subject, status, similarity}]}``,
     most similar first. A customer asks about their own tickets; staff name the
     customer and must work in the department."""
+    from services.tickets.application import actor_from  # it imports this module
+
     actor = actor_from(actor_data)
     values = load(SimilarOpenTicketsSchema(), params)
     with pool.connection() as conn:
-        if actor.is_customer:
-            if values["customer_id"] not in (None, actor.id):
-                raise NotPermitted("a customer asks only about their own tickets")
-            customer_id = actor.id
-        else:
-            customer_id = values["customer_id"]
-            if not customer_id:
-                raise ValidationFailed(
-                    fields={"customer_id": [bilingual("مشتری را مشخص کنید.", "Name the customer.")]}
-                )
-            if not narrow_to_membership(conn, actor).works_in(values["department"]):
-                raise NotInDepartment(values["department"])
-        rows = conn.execute(
-            SIMILAR_OPEN_TICKETS,
-            {
-                "subject": values["subject"],
-                "customer_id": customer_id,
-                "department": values["department"],
-                "threshold": values["threshold"],
-                "limit": values["limit"],
-            },
-        ).fetchall()
-    return {
-        "items": [
-            {
-                "ticket_id": row["ticket_id"],
-                "number": row["number"],
-                "number_display": format_ticket_number(row["number"]),
-                "subject": row["subject"],
-                "status": row["status"],
-                "similarity": round(float(row["score"]), 3),
-            }
-            for row in rows
-        ]
-    }
+        if not actor.is_customer:
+            actor = narrow_to_membership(conn, actor)
+        rows = conn.execute(SIMILAR_OPEN_TICKETS, similarity_params(actor, values)).fetchall()
+    return {"items": similar_items(rows)}
