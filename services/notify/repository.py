@@ -193,41 +193,89 @@ def has_due(conn: psycopg.Connection, now: datetime) -> bool:
 
 
 def claim_due(
-    conn: psycopg.Connection, now: datetime, limit: int, provider: str, lease_until: datetime
+    conn: psycopg.Connection,
+    now: datetime,
+    limit: int,
+    provider: str,
+    lease_until: datetime,
+    bucket: Bucket | None = None,
 ) -> list[Row]:
     """Up to ``limit`` due messages, urgent first then oldest due, marked ``sending``
     with a lease and the next attempt number. Concurrent claimers skip each other's
-    rows (SKIP LOCKED), so a message is claimed by one process at a time."""
+    rows (SKIP LOCKED), so a message is claimed by one process at a time.
+
+    Each row comes with ``template_bodies`` (its template's body by language, read
+    by the same statement, so an admin's edit applies from the next claim on). With
+    ``bucket`` (the provider's bucket after ``limit`` tokens were taken, its row
+    locked by ``lock_bucket``), the same statement stores it, with the tokens of the
+    messages it did not find given back."""
     if limit <= 0:
         return []
+    params = {"now": now, "limit": limit, "lease": lease_until, "provider": provider}
+    save = ""
+    if bucket is not None:
+        save = (
+            ", saved AS (UPDATE notify.rate_limits SET tokens = %(tokens)s + %(limit)s"
+            " - (SELECT count(*) FROM claimed), refilled_at = %(refilled_at)s"
+            " WHERE provider = %(provider)s)"
+        )
+        params.update(tokens=bucket.tokens, refilled_at=bucket.refilled_at)
     return conn.execute(
         "WITH due AS (SELECT message_id FROM notify.messages WHERE state = 'queued'"
         " AND next_attempt_at <= %(now)s ORDER BY urgent DESC, next_attempt_at"
-        " LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-        " UPDATE notify.messages m SET state = 'sending', attempts = m.attempts + 1,"
-        " lease_until = %(lease)s, provider = %(provider)s, updated_at = %(now)s"
-        " FROM due WHERE m.message_id = due.message_id RETURNING m.*",
-        {"now": now, "limit": limit, "lease": lease_until, "provider": provider},
+        " LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+        " claimed AS (UPDATE notify.messages m SET state = 'sending',"
+        " attempts = m.attempts + 1, lease_until = %(lease)s, provider = %(provider)s,"
+        " updated_at = %(now)s FROM due WHERE m.message_id = due.message_id RETURNING m.*)"
+        + save
+        + " SELECT c.*, (SELECT jsonb_object_agg(t.language, t.body) FROM notify.templates t"
+        " WHERE t.template = c.template) AS template_bodies FROM claimed c"
+        " ORDER BY c.urgent DESC, c.next_attempt_at",
+        params,
     ).fetchall()
+
+
+def bodies_of(rows: list[Row]) -> dict[tuple[str, str], str]:
+    """The template bodies ``claim_due`` returned with its rows, as ``template_bodies``
+    gives them."""
+    bodies: dict[tuple[str, str], str] = {}
+    for row in rows:
+        for language, body in (row.get("template_bodies") or {}).items():
+            bodies[(row["template"], language)] = body
+    return bodies
 
 
 def fix_text(conn: psycopg.Connection, message: Row) -> bool:
     """Store recipient and text before the provider call, so a reconciliation after a
     crash looks for exactly what was sent (Twilio matches by number and text)."""
-    cursor = conn.execute(
-        "UPDATE notify.messages SET recipient = %s, body = %s, language = %s, encoding = %s,"
-        " parts = %s WHERE message_id = %s AND state = 'sending' AND attempts = %s",
+    return message["message_id"] in fix_texts(conn, [message])
+
+
+def fix_texts(conn: psycopg.Connection, messages: list[Row]) -> set[Any]:
+    """``fix_text`` for several messages in one statement (atomic even on an autocommit
+    connection); returns the ids of those still ``sending`` under their claim (fenced
+    like every change of a message being sent)."""
+    if not messages:
+        return set()
+    rows = conn.execute(
+        "UPDATE notify.messages m SET recipient = v.recipient, body = v.body,"
+        " language = v.language, encoding = v.encoding, parts = v.parts"
+        " FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::text[], %s::text[],"
+        " %s::text[], %s::int[]) AS v(message_id, attempts, recipient, body, language,"
+        " encoding, parts)"
+        " WHERE m.message_id = v.message_id AND m.state = 'sending'"
+        " AND m.attempts = v.attempts RETURNING m.message_id",
         (
-            message["recipient"],
-            message["body"],
-            message["language"],
-            message["encoding"],
-            message["parts"],
-            message["message_id"],
-            message["attempts"],
+            [m["message_id"] for m in messages],
+            [m["attempts"] for m in messages],
+            [m["recipient"] for m in messages],
+            [m["body"] for m in messages],
+            [m["language"] for m in messages],
+            [m["encoding"] for m in messages],
+            [m["parts"] for m in messages],
         ),
-    )
-    return cursor.rowcount == 1
+    ).fetchall()
+    return {r["message_id"] for r in rows}
 
 
 _FENCE = " WHERE message_id = %(message_id)s AND state = 'sending' AND attempts = %(fence)s"
@@ -287,6 +335,66 @@ def release(conn: psycopg.Connection, message: Row, at: datetime, error: str) ->
         },
     )
     return cursor.rowcount == 1
+
+
+_OUTCOME_SETS = {
+    "sent": "state = 'sent', provider_message_id = %(provider_id)s,"
+    " recipient = %(recipient)s, language = %(language)s, encoding = %(encoding)s,"
+    " parts = %(parts)s, attempts = %(attempts)s, uncertain = false, lease_until = NULL,"
+    " last_error = NULL, sent_at = %(now)s, updated_at = %(now)s",
+    "retry": "state = 'queued', next_attempt_at = %(at)s, uncertain = %(uncertain)s,"
+    " attempts = %(attempts)s, lease_until = NULL, last_error = %(error)s,"
+    " updated_at = %(now)s",
+    "failed": "state = 'failed', failure_reason = %(reason)s, last_error = %(error)s,"
+    " attempts = %(attempts)s, lease_until = NULL, failed_at = %(now)s,"
+    " updated_at = %(now)s",
+}
+_ATTEMPT_COLUMNS = (
+    "message_id", "attempt", "provider", "action", "outcome", "reason", "detail",
+    "started_at", "finished_at",
+)  # fmt: skip
+
+
+def record_outcome(
+    conn: psycopg.Connection,
+    change: str,
+    values: Row,
+    attempts: list[Row],
+    event: Row | None,
+) -> bool:
+    """One statement for an attempt's outcome: its attempt records (always), the fenced
+    state change (``change``: sent, retry or failed, as ``mark_sent`` and the others),
+    and ``event`` (``recorder.event_row``) appended to the message's stream only if
+    the fenced change applied. False when it did not (the lease was lost).
+
+    The event's version is the stream's head + 1, read by the same statement; only the
+    sender holding the row (the fence) appends to a message's stream while it is
+    ``sending``, so there is no concurrent append to conflict with."""
+    params = dict(values)
+    parts = [f"changed AS (UPDATE notify.messages SET {_OUTCOME_SETS[change]}{_FENCE}"
+             " RETURNING message_id)"]  # fmt: skip
+    if attempts:
+        rows = []
+        for i, attempt in enumerate(attempts):
+            params.update({f"a{i}_{column}": attempt[column] for column in _ATTEMPT_COLUMNS})
+            rows.append("(" + ", ".join(f"%(a{i}_{c})s" for c in _ATTEMPT_COLUMNS) + ")")
+        parts.append(
+            "tried AS (INSERT INTO notify.attempts (" + ", ".join(_ATTEMPT_COLUMNS) + ")"
+            " VALUES " + ", ".join(rows) + " ON CONFLICT DO NOTHING)"
+        )
+    if event is not None:
+        params.update({f"e_{k}": v for k, v in event.items()})
+        parts.append(
+            "announced AS (INSERT INTO notify.events (stream_id, version, event_id,"
+            " event_type, schema_version, data, metadata) SELECT %(e_stream_id)s,"
+            " (SELECT coalesce(max(version), 0) + 1 FROM notify.events"
+            " WHERE stream_id = %(e_stream_id)s), %(e_event_id)s::uuid, %(e_event_type)s,"
+            " %(e_schema_version)s, %(e_data)s::jsonb, %(e_metadata)s::jsonb FROM changed)"
+        )
+    row = conn.execute(
+        "WITH " + ", ".join(parts) + " SELECT count(*) AS done FROM changed", params
+    ).fetchone()
+    return row["done"] == 1
 
 
 def record_attempt(conn: psycopg.Connection, values: Row) -> None:
@@ -382,15 +490,14 @@ def messages_for_user(conn: psycopg.Connection, user_id: str, limit: int) -> lis
 
 
 def lock_bucket(conn: psycopg.Connection, provider: str, now: datetime, burst: float) -> Bucket:
-    """The provider's bucket, row-locked until the transaction ends (created full)."""
-    conn.execute(
-        "INSERT INTO notify.rate_limits (provider, tokens, refilled_at) VALUES (%s, %s, %s)"
-        " ON CONFLICT (provider) DO NOTHING",
-        (provider, burst, now),
-    )
+    """The provider's bucket, row-locked until the transaction ends (created full).
+    One statement: the no-op update on conflict locks the row like ``FOR UPDATE`` and
+    returns its latest committed values."""
     row = conn.execute(
-        "SELECT tokens, refilled_at FROM notify.rate_limits WHERE provider = %s FOR UPDATE",
-        (provider,),
+        "INSERT INTO notify.rate_limits AS r (provider, tokens, refilled_at)"
+        " VALUES (%s, %s, %s) ON CONFLICT (provider) DO UPDATE SET tokens = r.tokens"
+        " RETURNING tokens, refilled_at",
+        (provider, burst, now),
     ).fetchone()
     return Bucket(float(row["tokens"]), row["refilled_at"])
 

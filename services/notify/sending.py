@@ -8,8 +8,10 @@ Shared by the dispatcher (queued messages) and the verification-code path:
    that).
 2. ``attempt``: the provider call, preceded by a lookup when the last outcome is
    unknown (``domain.reconcile``). No database connection is held meanwhile.
-3. ``finish``: in one transaction, the fenced state change, the attempt records, the
-   SmsSent / SmsFailed event and the metrics.
+3. ``finish``: in one statement (``repository.record_outcome``), the attempt
+   records, the fenced state change and the SmsSent / SmsFailed event; then the
+   metrics. The dispatcher records a whole batch's outcomes in one transaction
+   (``record``) and counts them (``announce``) after its commit.
 """
 
 from __future__ import annotations
@@ -83,6 +85,17 @@ class Prepared:
     problem: SendResult | None = None  # the message can never go (no number, too long)
     release: str | None = None  # not attempted now, for this reason
     exclude_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recorded:
+    """An outcome in the database, to be counted and logged once committed."""
+
+    row: dict[str, Any]
+    decision: Decision
+    result: SendResult
+    attempts: int
+    now: datetime
 
 
 @dataclass
@@ -223,7 +236,24 @@ class Sender:
         attempts: int | None = None,
         allow_retry: bool = True,
     ) -> Decision | None:
-        """Record the outcome; None if the message was released or the lease lost."""
+        """Record the outcome and count it; None if the message was released or the
+        lease lost."""
+        recorded = self.record(tx, attempted, attempts, allow_retry)
+        if recorded is None:
+            return None
+        self.announce(recorded)
+        return recorded.decision
+
+    def record(
+        self,
+        tx: psycopg.Connection,
+        attempted: Attempted,
+        attempts: int | None = None,
+        allow_retry: bool = True,
+    ) -> Recorded | None:
+        """The outcome's database side, in one statement (``repo.record_outcome``):
+        the attempt records, the fenced state change and SmsSent / SmsFailed. Metrics
+        and logs are ``announce``'s, once the caller has committed."""
         prepared, result = attempted.prepared, attempted.result
         row, now = prepared.row, self.deps.clock()
         fence = row["attempts"]
@@ -245,21 +275,20 @@ class Sender:
         )
         if decision.next is Next.RETRY and not allow_retry:
             decision = Decision(Next.FAIL, result.reason or Reason.GAVE_UP)
-        for action in attempted.actions:
-            repo.record_attempt(
-                tx,
-                {
-                    "message_id": row["message_id"],
-                    "attempt": action.number or attempts,
-                    "provider": self.provider.name,
-                    "action": action.action,
-                    "outcome": action.outcome,
-                    "reason": action.reason,
-                    "detail": action.detail[:500],
-                    "started_at": action.started_at,
-                    "finished_at": action.finished_at,
-                },
-            )
+        actions = [
+            {
+                "message_id": row["message_id"],
+                "attempt": action.number or attempts,
+                "provider": self.provider.name,
+                "action": action.action,
+                "outcome": action.outcome,
+                "reason": action.reason,
+                "detail": action.detail[:500],
+                "started_at": action.started_at,
+                "finished_at": action.finished_at,
+            }
+            for action in attempted.actions
+        ]
         values = {
             "message_id": row["message_id"],
             "fence": fence,
@@ -267,44 +296,49 @@ class Sender:
             "now": now,
             "error": f"{result.status.value}: {result.detail}"[:500] if result.detail else None,
         }
+        meta = recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id"))
+        event: SmsSent | SmsFailed | None = None
         if decision.next is Next.SENT:
-            done = repo.mark_sent(
-                tx,
-                {
-                    **values,
-                    "provider_id": result.provider_message_id,
-                    "recipient": row.get("recipient"),
-                    "language": row.get("language"),
-                    "encoding": row.get("encoding"),
-                    "parts": row.get("parts"),
-                },
+            change = "sent"
+            values.update(
+                provider_id=result.provider_message_id,
+                recipient=row.get("recipient"),
+                language=row.get("language"),
+                encoding=row.get("encoding"),
+                parts=row.get("parts"),
+            )
+            event = SmsSent(
+                str(row["message_id"]),
+                row["template"],
+                row["user_id"],
+                row.get("ticket_id"),
+                row.get("cause_event_id"),
+                self.provider.name,
+                int(row.get("parts") or 0),
+                row.get("encoding") or "",
+                attempts,
+                now,
             )
         elif decision.next is Next.RETRY:
-            done = repo.mark_retry(
-                tx, {**values, "at": decision.at, "uncertain": decision.uncertain}
-            )
+            change = "retry"
+            values.update(at=decision.at, uncertain=decision.uncertain)
         else:
-            done = repo.mark_failed(tx, {**values, "reason": decision.reason.value})
-        if not done:
+            change = "failed"
+            values.update(reason=decision.reason.value)
+            event = self._failed(row, decision.reason, attempts, now)
+        written = recorder.event_row(event, meta) if event is not None else None
+        if not repo.record_outcome(tx, change, values, actions, written):
             log.warning(
                 "outcome not recorded: the message was taken over after its lease ran out",
                 extra={"message_id": str(row["message_id"])},
             )
             return None
-        self._announce(tx, row, decision, result, attempts, now)
-        return decision
+        return Recorded(row, decision, result, attempts, now)
 
-    def _announce(
-        self,
-        tx: psycopg.Connection,
-        row: dict[str, Any],
-        decision: Decision,
-        result: SendResult,
-        attempts: int,
-        now: datetime,
-    ) -> None:
+    def announce(self, recorded: Recorded) -> None:
+        """Metrics and the log line of a recorded outcome."""
+        row, decision, attempts = recorded.row, recorded.decision, recorded.attempts
         template, provider = row["template"], self.provider.name
-        meta = recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id"))
         extra = {
             "message_id": str(row["message_id"]),
             "template": template,
@@ -313,25 +347,6 @@ class Sender:
             "event_id": row.get("cause_event_id"),
         }
         if decision.next is Next.SENT:
-            recorder.record(
-                tx,
-                SmsSent(
-                    str(row["message_id"]),
-                    template,
-                    row["user_id"],
-                    row.get("ticket_id"),
-                    row.get("cause_event_id"),
-                    provider,
-                    int(row.get("parts") or 0),
-                    row.get("encoding") or "",
-                    attempts,
-                    now,
-                ),
-                meta,
-                # Only a message being sent is marked sent, and nothing is recorded of
-                # it before: SmsSent opens the stream (an undelivered report may follow).
-                head=0,
-            )
             MESSAGES.labels(template, provider, "sent").inc()
             PARTS_SENT.labels(template, provider, row.get("encoding") or "ucs2").inc(
                 int(row.get("parts") or 0)
@@ -345,11 +360,38 @@ class Sender:
                 extra={**extra, "reason": reason, "retry_at": decision.at.isoformat()},
             )
         else:
-            self.announce_failure(tx, row, decision.reason, attempts, now, meta)
+            self._count_failure(row, decision.reason)
             log.warning(
                 "SMS failed",
-                extra={**extra, "reason": decision.reason.value, "detail": result.detail},
+                extra={
+                    **extra,
+                    "reason": decision.reason.value,
+                    "detail": recorded.result.detail,
+                },
             )
+
+    def _failed(
+        self, row: dict[str, Any], reason: Reason, attempts: int, now: datetime
+    ) -> SmsFailed:
+        return SmsFailed(
+            str(row["message_id"]),
+            row["template"],
+            row["user_id"],
+            row.get("ticket_id"),
+            row.get("cause_event_id"),
+            row.get("provider") or self.provider.name,
+            reason.value,
+            reason in PERMANENT,
+            attempts,
+            now,
+        )
+
+    def _count_failure(self, row: dict[str, Any], reason: Reason) -> None:
+        template, provider = row["template"], row.get("provider") or self.provider.name
+        outcome = "undelivered" if reason is Reason.UNDELIVERED else "failed"
+        MESSAGES.labels(template, provider, outcome).inc()
+        if reason in DEAD:
+            DEAD_LETTERS.labels(template, provider, reason.value).inc()
 
     def announce_failure(
         self,
@@ -358,29 +400,14 @@ class Sender:
         reason: Reason,
         attempts: int,
         now: datetime,
-        meta=None,
     ) -> None:
-        template, provider = row["template"], row.get("provider") or self.provider.name
+        """SmsFailed for a message failed outside an attempt (the sweep, a report)."""
         recorder.record(
             tx,
-            SmsFailed(
-                str(row["message_id"]),
-                template,
-                row["user_id"],
-                row.get("ticket_id"),
-                row.get("cause_event_id"),
-                provider,
-                reason.value,
-                reason in PERMANENT,
-                attempts,
-                now,
-            ),
-            meta or recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id")),
+            self._failed(row, reason, attempts, now),
+            recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id")),
         )
-        outcome = "undelivered" if reason is Reason.UNDELIVERED else "failed"
-        MESSAGES.labels(template, provider, outcome).inc()
-        if reason in DEAD:
-            DEAD_LETTERS.labels(template, provider, reason.value).inc()
+        self._count_failure(row, reason)
 
 
 def is_sent(attempted: Attempted) -> bool:
