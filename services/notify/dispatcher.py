@@ -16,8 +16,8 @@ A tick, in short transactions and never holding a connection during a provider c
 4. prepare (number from identity, text from the template), store every number and
    text in one statement;
 5. call the provider for all of them concurrently;
-6. record the outcomes (each one statement, fenced by the attempt number) in one
-   transaction.
+6. record the outcomes, fenced by the attempt number: attempt records, state and
+   SmsSent / SmsFailed of the whole batch in one statement per kind of outcome.
 
 Verification codes do not pass through here (``codes.py`` sends them at once).
 """
@@ -35,7 +35,7 @@ from services.notify import repository as repo
 from services.notify.context import Dependencies
 from services.notify.domain.outcomes import Reason
 from services.notify.domain.rate_limit import take_bulk
-from services.notify.sending import Attempted, Prepared, Recorded, Sender
+from services.notify.sending import Attempted, Prepared, Sender
 
 log = logging.getLogger("pasokh.notify.dispatcher")
 SWEEP_BATCH = 100
@@ -89,29 +89,17 @@ class Dispatcher:
                     self.sender.load_exclusions(conn, item)
 
     def _record(self, attempted: list[Attempted]) -> None:
-        """Every outcome of the batch in one transaction, counted after its commit. If
-        that transaction fails, each outcome gets a transaction of its own, so one bad
-        outcome cannot hold back the others' until their leases run out."""
-        pool, recorded = self.deps.pool, []
-        try:
-            with pool.transaction() as tx:
-                recorded = [self.sender.record(tx, outcome) for outcome in attempted]
-        except psycopg.Error:
-            log.exception("recording a batch of outcomes failed; recording them one by one")
-            recorded = []
-            try:
-                for outcome in attempted:
-                    with pool.transaction() as tx:
-                        recorded.append(self.sender.record(tx, outcome))
-            finally:
-                self._announce(recorded)
-            return
-        self._announce(recorded)
-
-    def _announce(self, recorded: list[Recorded | None]) -> None:
+        """Every outcome of the batch: one statement per kind of change (normally one,
+        ``sent``), on an autocommit connection; counted and logged after."""
+        with self.deps.pool.connection() as conn:
+            outcomes = [
+                self.sender.outcome_of(item)
+                for item in attempted
+                if not self.sender.release(conn, item)
+            ]
+            recorded = self.sender.record(conn, outcomes)
         for item in recorded:
-            if item is not None:
-                self.sender.announce(item)
+            self.sender.announce(item)
 
     def sweep(self, tx: psycopg.Connection, now: datetime) -> None:
         for row in repo.take_stale(tx, now, SWEEP_BATCH):

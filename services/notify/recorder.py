@@ -6,7 +6,7 @@ the state does; the shared relay (``relay_main --service notify``) publishes it 
 SmsFailed; an SmsFailed after SmsSent (an "undelivered" report) is version 2.
 
 A sender's outcome does not call ``record``: ``event_row`` gives the row that
-``repository.record_outcome`` appends in the same statement as the state change.
+``repository.record_outcomes`` appends in the same statement as the state change.
 """
 
 from __future__ import annotations
@@ -56,10 +56,11 @@ def record(
 
 
 def event_row(event: SmsSent | SmsFailed, metadata: EventMetadata) -> dict:
-    """What ``repository.record_outcome`` appends: the columns ``STORE.append`` writes
+    """What ``repository.record_outcomes`` appends: the columns ``STORE.append`` writes
     (its stream, a new event id, type, schema version, data, metadata)."""
     new = NewEvent(type=event.TYPE, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
     return {
+        "message_id": event.message_id,
         "stream_id": message_stream(event.message_id),
         "event_id": new.event_id,
         "event_type": new.type,

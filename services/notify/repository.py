@@ -52,14 +52,6 @@ def save_template(
 # -- tickets and departments, as events told us ----------------------------------------
 
 
-def record_ticket(conn: psycopg.Connection, ticket: TicketInfo, opened_at: str) -> None:
-    conn.execute(
-        "INSERT INTO notify.tickets (ticket_id, number, customer_id, department, opened_at)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (ticket_id) DO NOTHING",
-        (ticket.ticket_id, ticket.number, ticket.customer_id, ticket.department, opened_at),
-    )
-
-
 def lock_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
     """Serialise a ticket's TicketOpened with the events that may overtake it, so an
     event held while the ticket is unknown is always seen by the TicketOpened."""
@@ -75,11 +67,26 @@ def hold_ticket_event(conn: psycopg.Connection, values: dict) -> None:
     )
 
 
-def take_held_ticket_events(conn: psycopg.Connection, ticket_id: str) -> list[Row]:
+def record_ticket_and_take_held(
+    conn: psycopg.Connection, ticket: TicketInfo, opened_at: str
+) -> list[Row]:
+    """The ticket (once), then the events held for the ticket, taken (deleted), in one
+    statement. Call it under ``lock_ticket``: its snapshot is then taken after any
+    event held by a transaction that had the lock before."""
     return conn.execute(
-        "DELETE FROM notify.held_ticket_events WHERE ticket_id = %s"
+        "WITH recorded AS (INSERT INTO notify.tickets (ticket_id, number, customer_id,"
+        " department, opened_at) VALUES (%(ticket_id)s, %(number)s, %(customer_id)s,"
+        " %(department)s, %(opened_at)s) ON CONFLICT (ticket_id) DO NOTHING)"
+        " DELETE FROM notify.held_ticket_events WHERE ticket_id = %(held_of)s"
         " RETURNING event_id::text AS event_id, event_type, author_role, correlation_id",
-        (ticket_id,),
+        {
+            "ticket_id": ticket.ticket_id,
+            "number": ticket.number,
+            "customer_id": ticket.customer_id,
+            "department": ticket.department,
+            "opened_at": opened_at,
+            "held_of": ticket.ticket_id,  # a uuid column there, text here
+        },
     ).fetchall()
 
 
@@ -130,21 +137,42 @@ def department_supervisors(conn: psycopg.Connection, department_id: str) -> list
 # -- messages: creation ------------------------------------------------------------------
 
 
+_MESSAGE_COLUMNS = (
+    "message_id, idempotency_key, template, language, urgent, user_id, ticket_id,"
+    " cause_event_id, correlation_id, params, recipient, provider, state, attempts,"
+    " next_attempt_at, lease_until, expires_at, created_at, updated_at"
+)
+_MESSAGE_ROW = (
+    "(%(message_id)s, %(idempotency_key)s, %(template)s, %(language)s, %(urgent)s,"
+    " %(user_id)s, %(ticket_id)s, %(cause_event_id)s, %(correlation_id)s, %(params)s,"
+    " %(recipient)s, %(provider)s, %(state)s, %(attempts)s, %(next_attempt_at)s,"
+    " %(lease_until)s, %(expires_at)s, %(created_at)s, %(created_at)s)"
+)
+
+
 def insert_message(conn: psycopg.Connection, values: Row) -> bool:
     """False when a message with this idempotency key exists (a repeat)."""
-    params = {**values, "params": Jsonb(values.get("params") or {})}
+    return insert_messages(conn, [values]) == 1
+
+
+def insert_messages(conn: psycopg.Connection, messages: list[Row]) -> int:
+    """Several messages in one statement; returns how many were new (a repeated
+    idempotency key adds nothing)."""
+    if not messages:
+        return 0
+    params: dict[str, Any] = {}
+    rows = []
+    for i, values in enumerate(messages):
+        params.update({f"{name}_{i}": value for name, value in values.items()})
+        params[f"params_{i}"] = Jsonb(values.get("params") or {})
+        rows.append(_MESSAGE_ROW.replace(")s", f"_{i})s"))
     cursor = conn.execute(
-        "INSERT INTO notify.messages (message_id, idempotency_key, template, language, urgent,"
-        " user_id, ticket_id, cause_event_id, correlation_id, params, recipient, provider,"
-        " state, attempts, next_attempt_at, lease_until, expires_at, created_at, updated_at)"
-        " VALUES (%(message_id)s, %(idempotency_key)s, %(template)s, %(language)s,"
-        " %(urgent)s, %(user_id)s, %(ticket_id)s, %(cause_event_id)s, %(correlation_id)s,"
-        " %(params)s, %(recipient)s, %(provider)s, %(state)s, %(attempts)s,"
-        " %(next_attempt_at)s, %(lease_until)s, %(expires_at)s, %(created_at)s,"
-        " %(created_at)s) ON CONFLICT (idempotency_key) DO NOTHING",
+        f"INSERT INTO notify.messages ({_MESSAGE_COLUMNS}) VALUES "
+        + ", ".join(rows)
+        + " ON CONFLICT (idempotency_key) DO NOTHING",
         params,
     )
-    return cursor.rowcount == 1
+    return cursor.rowcount
 
 
 def find_by_key(conn: psycopg.Connection, key: str) -> Row | None:
@@ -281,37 +309,6 @@ def fix_texts(conn: psycopg.Connection, messages: list[Row]) -> set[Any]:
 _FENCE = " WHERE message_id = %(message_id)s AND state = 'sending' AND attempts = %(fence)s"
 
 
-def mark_sent(conn: psycopg.Connection, values: Row) -> bool:
-    cursor = conn.execute(
-        "UPDATE notify.messages SET state = 'sent', provider_message_id = %(provider_id)s,"
-        " recipient = %(recipient)s, language = %(language)s, encoding = %(encoding)s,"
-        " parts = %(parts)s, attempts = %(attempts)s, uncertain = false, lease_until = NULL,"
-        " last_error = NULL, sent_at = %(now)s, updated_at = %(now)s" + _FENCE,
-        values,
-    )
-    return cursor.rowcount == 1
-
-
-def mark_retry(conn: psycopg.Connection, values: Row) -> bool:
-    cursor = conn.execute(
-        "UPDATE notify.messages SET state = 'queued', next_attempt_at = %(at)s,"
-        " uncertain = %(uncertain)s, attempts = %(attempts)s, lease_until = NULL,"
-        " last_error = %(error)s, updated_at = %(now)s" + _FENCE,
-        values,
-    )
-    return cursor.rowcount == 1
-
-
-def mark_failed(conn: psycopg.Connection, values: Row) -> bool:
-    cursor = conn.execute(
-        "UPDATE notify.messages SET state = 'failed', failure_reason = %(reason)s,"
-        " last_error = %(error)s, attempts = %(attempts)s, lease_until = NULL,"
-        " failed_at = %(now)s, updated_at = %(now)s" + _FENCE,
-        values,
-    )
-    return cursor.rowcount == 1
-
-
 def fail_unsent(conn: psycopg.Connection, message_id: Any, reason: str, now: datetime) -> None:
     """For the sweep (rows it holds locked): expired or interrupted messages."""
     conn.execute(
@@ -337,74 +334,100 @@ def release(conn: psycopg.Connection, message: Row, at: datetime, error: str) ->
     return cursor.rowcount == 1
 
 
-_OUTCOME_SETS = {
-    "sent": "state = 'sent', provider_message_id = %(provider_id)s,"
-    " recipient = %(recipient)s, language = %(language)s, encoding = %(encoding)s,"
-    " parts = %(parts)s, attempts = %(attempts)s, uncertain = false, lease_until = NULL,"
-    " last_error = NULL, sent_at = %(now)s, updated_at = %(now)s",
-    "retry": "state = 'queued', next_attempt_at = %(at)s, uncertain = %(uncertain)s,"
-    " attempts = %(attempts)s, lease_until = NULL, last_error = %(error)s,"
-    " updated_at = %(now)s",
-    "failed": "state = 'failed', failure_reason = %(reason)s, last_error = %(error)s,"
-    " attempts = %(attempts)s, lease_until = NULL, failed_at = %(now)s,"
-    " updated_at = %(now)s",
+def _columns(spec: str) -> tuple[tuple[str, str], ...]:
+    """``"a uuid, b int"`` as ``(("a", "uuid"), ("b", "int"))``."""
+    return tuple(tuple(column.split()) for column in spec.split(","))  # type: ignore[misc]
+
+
+_COMMON = _columns("message_id uuid, fence int, attempts int, now timestamptz, error text")
+_OUTCOMES = {
+    "sent": (
+        _columns("provider_id text, recipient text, language text, encoding text, parts int"),
+        "state = 'sent', provider_message_id = v.provider_id, recipient = v.recipient,"
+        " language = v.language, encoding = v.encoding, parts = v.parts,"
+        " attempts = v.attempts, uncertain = false, lease_until = NULL, last_error = NULL,"
+        " sent_at = v.now, updated_at = v.now",
+    ),
+    "retry": (
+        _columns("at timestamptz, uncertain boolean"),
+        "state = 'queued', next_attempt_at = v.at, uncertain = v.uncertain,"
+        " attempts = v.attempts, lease_until = NULL, last_error = v.error,"
+        " updated_at = v.now",
+    ),
+    "failed": (
+        _columns("reason text"),
+        "state = 'failed', failure_reason = v.reason, last_error = v.error,"
+        " attempts = v.attempts, lease_until = NULL, failed_at = v.now, updated_at = v.now",
+    ),
 }
-_ATTEMPT_COLUMNS = (
-    "message_id", "attempt", "provider", "action", "outcome", "reason", "detail",
-    "started_at", "finished_at",
-)  # fmt: skip
+_ATTEMPT = _columns(
+    "message_id uuid, attempt int, provider text, action text, outcome text, reason text,"
+    " detail text, started_at timestamptz, finished_at timestamptz"
+)
+_EVENT = _columns(
+    "message_id uuid, stream_id text, event_id uuid, event_type text, schema_version int,"
+    " data jsonb, metadata jsonb"
+)
 
 
-def record_outcome(
-    conn: psycopg.Connection,
-    change: str,
-    values: Row,
-    attempts: list[Row],
-    event: Row | None,
-) -> bool:
-    """One statement for an attempt's outcome: its attempt records (always), the fenced
-    state change (``change``: sent, retry or failed, as ``mark_sent`` and the others),
-    and ``event`` (``recorder.event_row``) appended to the message's stream only if
-    the fenced change applied. False when it did not (the lease was lost).
+def _values(columns: tuple, rows: list[Row], params: list) -> str:
+    """``VALUES (...), ...`` of ``rows`` with typed placeholders, adding to ``params``."""
+    row_sql = "(" + ", ".join(f"%s::{kind}" for _, kind in columns) + ")"
+    for row in rows:
+        params.extend(row[name] for name, _ in columns)
+    return "VALUES " + ", ".join([row_sql] * len(rows))
 
-    The event's version is the stream's head + 1, read by the same statement; only the
-    sender holding the row (the fence) appends to a message's stream while it is
-    ``sending``, so there is no concurrent append to conflict with."""
-    params = dict(values)
-    parts = [f"changed AS (UPDATE notify.messages SET {_OUTCOME_SETS[change]}{_FENCE}"
-             " RETURNING message_id)"]  # fmt: skip
-    if attempts:
-        rows = []
-        for i, attempt in enumerate(attempts):
-            params.update({f"a{i}_{column}": attempt[column] for column in _ATTEMPT_COLUMNS})
-            rows.append("(" + ", ".join(f"%(a{i}_{c})s" for c in _ATTEMPT_COLUMNS) + ")")
+
+def record_outcomes(conn: psycopg.Connection, change: str, outcomes: list[Row]) -> set[Any]:
+    """The outcomes of attempts, all of one ``change`` (sent, retry or failed), in one
+    statement (atomic even on an autocommit connection). Each outcome is ``values``
+    (the message, its ``fence``, the new attempt count, ``now``, ``error`` and what the
+    change needs), its ``attempts`` records (always written) and the ``event``
+    (``recorder.event_row``) appended to the message's stream only if its fenced state
+    change applied. Returns the ids of the messages whose change applied; the others
+    were taken over after their lease ran out.
+
+    An event's version is its stream's head + 1, read by the same statement: only the
+    sender holding the claim (the fence) appends to a message's stream while it is
+    ``sending``, so no concurrent append can race it."""
+    if not outcomes:
+        return set()
+    extra, assignments = _OUTCOMES[change]
+    columns = _COMMON + extra
+    params: list[Any] = []
+    names = ", ".join(name for name, _ in columns)
+    parts = [
+        f"v ({names}) AS ({_values(columns, [o['values'] for o in outcomes], params)})",
+        f"changed AS (UPDATE notify.messages m SET {assignments} FROM v"
+        " WHERE m.message_id = v.message_id AND m.state = 'sending'"
+        " AND m.attempts = v.fence RETURNING m.message_id)",
+    ]
+    tried = [a for o in outcomes for a in o["attempts"]]
+    if tried:
         parts.append(
-            "tried AS (INSERT INTO notify.attempts (" + ", ".join(_ATTEMPT_COLUMNS) + ")"
-            " VALUES " + ", ".join(rows) + " ON CONFLICT DO NOTHING)"
+            "tried AS (INSERT INTO notify.attempts ("
+            + ", ".join(n for n, _ in _ATTEMPT)
+            + ") "
+            + _values(_ATTEMPT, tried, params)
+            + " ON CONFLICT DO NOTHING)"
         )
-    if event is not None:
-        params.update({f"e_{k}": v for k, v in event.items()})
+    events = [o["event"] for o in outcomes if o.get("event") is not None]
+    if events:
         parts.append(
             "announced AS (INSERT INTO notify.events (stream_id, version, event_id,"
-            " event_type, schema_version, data, metadata) SELECT %(e_stream_id)s,"
-            " (SELECT coalesce(max(version), 0) + 1 FROM notify.events"
-            " WHERE stream_id = %(e_stream_id)s), %(e_event_id)s::uuid, %(e_event_type)s,"
-            " %(e_schema_version)s, %(e_data)s::jsonb, %(e_metadata)s::jsonb FROM changed)"
+            " event_type, schema_version, data, metadata) SELECT e.stream_id,"
+            " (SELECT coalesce(max(x.version), 0) + 1 FROM notify.events x"
+            " WHERE x.stream_id = e.stream_id), e.event_id, e.event_type, e.schema_version,"
+            " e.data, e.metadata FROM ("
+            + _values(_EVENT, events, params)
+            + ") AS e("
+            + ", ".join(n for n, _ in _EVENT)
+            + ") JOIN changed c ON c.message_id = e.message_id ORDER BY e.stream_id)"
         )
-    row = conn.execute(
-        "WITH " + ", ".join(parts) + " SELECT count(*) AS done FROM changed", params
-    ).fetchone()
-    return row["done"] == 1
-
-
-def record_attempt(conn: psycopg.Connection, values: Row) -> None:
-    conn.execute(
-        "INSERT INTO notify.attempts (message_id, attempt, provider, action, outcome, reason,"
-        " detail, started_at, finished_at) VALUES (%(message_id)s, %(attempt)s,"
-        " %(provider)s, %(action)s, %(outcome)s, %(reason)s, %(detail)s, %(started_at)s,"
-        " %(finished_at)s) ON CONFLICT DO NOTHING",
-        values,
-    )
+    rows = conn.execute(
+        "WITH " + ", ".join(parts) + " SELECT message_id FROM changed", params
+    ).fetchall()
+    return {r["message_id"] for r in rows}
 
 
 def provider_ids_of_others(

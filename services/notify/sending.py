@@ -8,10 +8,10 @@ Shared by the dispatcher (queued messages) and the verification-code path:
    that).
 2. ``attempt``: the provider call, preceded by a lookup when the last outcome is
    unknown (``domain.reconcile``). No database connection is held meanwhile.
-3. ``finish``: in one statement (``repository.record_outcome``), the attempt
+3. ``finish``: in one statement (``repository.record_outcomes``), the attempt
    records, the fenced state change and the SmsSent / SmsFailed event; then the
-   metrics. The dispatcher records a whole batch's outcomes in one transaction
-   (``record``) and counts them (``announce``) after its commit.
+   metrics. The dispatcher records a whole batch's outcomes so, one statement per
+   kind of change (``record``), and counts them (``announce``) after.
 """
 
 from __future__ import annotations
@@ -89,13 +89,15 @@ class Prepared:
 
 @dataclass
 class Recorded:
-    """An outcome in the database, to be counted and logged once committed."""
+    """An attempt's outcome: what ``record`` writes, then ``announce`` counts."""
 
     row: dict[str, Any]
     decision: Decision
     result: SendResult
     attempts: int
     now: datetime
+    change: str  # sent | retry | failed
+    written: dict[str, Any]  # for repository.record_outcomes
 
 
 @dataclass
@@ -231,37 +233,39 @@ class Sender:
 
     def finish(
         self,
-        tx: psycopg.Connection,
+        conn: psycopg.Connection,
         attempted: Attempted,
         attempts: int | None = None,
         allow_retry: bool = True,
     ) -> Decision | None:
         """Record the outcome and count it; None if the message was released or the
         lease lost."""
-        recorded = self.record(tx, attempted, attempts, allow_retry)
-        if recorded is None:
+        if self.release(conn, attempted):
             return None
-        self.announce(recorded)
-        return recorded.decision
+        recorded = self.record(conn, [self.outcome_of(attempted, attempts, allow_retry)])
+        if not recorded:
+            return None
+        self.announce(recorded[0])
+        return recorded[0].decision
 
-    def record(
-        self,
-        tx: psycopg.Connection,
-        attempted: Attempted,
-        attempts: int | None = None,
-        allow_retry: bool = True,
-    ) -> Recorded | None:
-        """The outcome's database side, in one statement (``repo.record_outcome``):
-        the attempt records, the fenced state change and SmsSent / SmsFailed. Metrics
-        and logs are ``announce``'s, once the caller has committed."""
+    def release(self, conn: psycopg.Connection, attempted: Attempted) -> bool:
+        """Give the message back if it was not attempted (its attempt is not counted)."""
+        if attempted.result is not None:
+            return False
+        prepared, now = attempted.prepared, self.deps.clock()
+        retry_at = now + timedelta(seconds=min(30.0, self.deps.config.retry.base_seconds))
+        repo.release(conn, prepared.row, retry_at, prepared.release or "released")
+        return True
+
+    def outcome_of(
+        self, attempted: Attempted, attempts: int | None = None, allow_retry: bool = True
+    ) -> Recorded:
+        """What an attempt's result does to its message (not yet written)."""
         prepared, result = attempted.prepared, attempted.result
+        assert result is not None
         row, now = prepared.row, self.deps.clock()
         fence = row["attempts"]
         attempts = fence if attempts is None else attempts
-        if result is None:
-            retry_at = now + timedelta(seconds=min(30.0, self.deps.config.retry.base_seconds))
-            repo.release(tx, row, retry_at, prepared.release or "released")
-            return None
         config = self.deps.config
         decision = decide(
             result,
@@ -296,7 +300,6 @@ class Sender:
             "now": now,
             "error": f"{result.status.value}: {result.detail}"[:500] if result.detail else None,
         }
-        meta = recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id"))
         event: SmsSent | SmsFailed | None = None
         if decision.next is Next.SENT:
             change = "sent"
@@ -326,14 +329,46 @@ class Sender:
             change = "failed"
             values.update(reason=decision.reason.value)
             event = self._failed(row, decision.reason, attempts, now)
+        meta = recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id"))
         written = recorder.event_row(event, meta) if event is not None else None
-        if not repo.record_outcome(tx, change, values, actions, written):
-            log.warning(
-                "outcome not recorded: the message was taken over after its lease ran out",
-                extra={"message_id": str(row["message_id"])},
-            )
-            return None
-        return Recorded(row, decision, result, attempts, now)
+        return Recorded(
+            row,
+            decision,
+            result,
+            attempts,
+            now,
+            change,
+            {"values": values, "attempts": actions, "event": written},
+        )
+
+    def record(self, conn: psycopg.Connection, outcomes: list[Recorded]) -> list[Recorded]:
+        """Write ``outcomes``: one statement per kind of change (``repo.record_outcomes``:
+        the attempt records, the fenced state change and SmsSent / SmsFailed). Returns
+        those whose change applied; metrics and logs are ``announce``'s, once committed."""
+        done: set[Any] = set()
+        for change in ("sent", "retry", "failed"):
+            group = [o.written for o in outcomes if o.change == change]
+            if len(group) <= 1 or not conn.autocommit:
+                done |= repo.record_outcomes(conn, change, group)
+                continue
+            try:
+                done |= repo.record_outcomes(conn, change, group)
+            except psycopg.Error:
+                # One outcome the database refuses must not hold back the others
+                # (until their leases run out): each on its own.
+                log.exception("recording a batch of outcomes failed; one by one")
+                for one in group:
+                    try:
+                        done |= repo.record_outcomes(conn, change, [one])
+                    except psycopg.Error:
+                        log.exception("recording an outcome failed")
+        for outcome in outcomes:
+            if outcome.row["message_id"] not in done:
+                log.warning(
+                    "outcome not recorded: the message was taken over after its lease ran out",
+                    extra={"message_id": str(outcome.row["message_id"])},
+                )
+        return [o for o in outcomes if o.row["message_id"] in done]
 
     def announce(self, recorded: Recorded) -> None:
         """Metrics and the log line of a recorded outcome."""
