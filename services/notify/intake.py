@@ -111,24 +111,21 @@ class Intake:
 
         A ticket already recorded is committed, so its TicketOpened has taken every
         held event: no lock is needed. Only a ticket not found is looked for again
-        under the ticket's lock, which orders this with its TicketOpened."""
-        ticket = repo.find_ticket(tx, ticket_id)
+        under the ticket's lock (taken by the first look), which orders this with its
+        TicketOpened."""
+        ticket = repo.find_ticket_or_lock(tx, ticket_id)
         if ticket is not None:
             return ticket
-        repo.lock_ticket(tx, ticket_id)
-        ticket = repo.find_ticket(tx, ticket_id)
-        if ticket is None:
-            repo.hold_ticket_event(
-                tx,
-                {
-                    "event_id": event.event_id,
-                    "ticket_id": ticket_id,
-                    "event_type": event.type,
-                    "author_role": author_role,
-                    "correlation_id": event.headers.get("pasokh_correlation_id"),
-                },
-            )
-        return ticket
+        return repo.find_ticket_or_hold(
+            tx,
+            {
+                "event_id": event.event_id,
+                "ticket_id": ticket_id,
+                "event_type": event.type,
+                "author_role": author_role,
+                "correlation_id": event.headers.get("pasokh_correlation_id"),
+            },
+        )
 
     # -- tickets ---------------------------------------------------------------------
 

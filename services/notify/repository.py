@@ -58,15 +58,6 @@ def lock_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"notify:{ticket_id}",))
 
 
-def hold_ticket_event(conn: psycopg.Connection, values: dict) -> None:
-    conn.execute(
-        "INSERT INTO notify.held_ticket_events (event_id, ticket_id, event_type, author_role,"
-        " correlation_id) VALUES (%(event_id)s, %(ticket_id)s, %(event_type)s,"
-        " %(author_role)s, %(correlation_id)s) ON CONFLICT (event_id) DO NOTHING",
-        values,
-    )
-
-
 def record_ticket_and_take_held(
     conn: psycopg.Connection, ticket: TicketInfo, opened_at: str
 ) -> list[Row]:
@@ -88,6 +79,41 @@ def record_ticket_and_take_held(
             "held_of": ticket.ticket_id,  # a uuid column there, text here
         },
     ).fetchall()
+
+
+def find_ticket_or_lock(conn: psycopg.Connection, ticket_id: str) -> TicketInfo | None:
+    """The ticket if recorded (committed, so its TicketOpened has taken every held
+    event); else None, with the ticket's lock (``lock_ticket``) taken by the same
+    statement. Under the lock, ``find_ticket_or_hold`` then looks again."""
+    row = conn.execute(
+        "SELECT t.ticket_id, t.number, t.customer_id, t.department,"
+        " CASE WHEN t.ticket_id IS NULL THEN pg_advisory_xact_lock(hashtextextended(%s, 0))"
+        " END AS locked FROM (SELECT 1) AS one"
+        " LEFT JOIN notify.tickets t ON t.ticket_id = %s",
+        (f"notify:{ticket_id}", ticket_id),
+    ).fetchone()
+    if row["ticket_id"] is None:
+        return None
+    return TicketInfo(row["ticket_id"], row["number"], row["customer_id"], row["department"])
+
+
+def find_ticket_or_hold(conn: psycopg.Connection, values: dict) -> TicketInfo | None:
+    """Under the ticket's lock: the ticket, or None after holding the event (its
+    ``event_id``, ``ticket_id``, ``event_type``, ``author_role``, ``correlation_id``)
+    for its TicketOpened, in one statement (``notify.held_ticket_events``). Its snapshot is
+    taken after the lock, so it sees the ticket of a TicketOpened that had the lock
+    before, and a TicketOpened after it sees what it held."""
+    row = conn.execute(
+        "WITH found AS (SELECT ticket_id, number, customer_id, department"
+        " FROM notify.tickets WHERE ticket_id = %(ticket_id)s),"
+        " held AS (INSERT INTO notify.held_ticket_events (event_id, ticket_id, event_type,"
+        " author_role, correlation_id) SELECT %(event_id)s::uuid, %(held_of)s::uuid,"
+        " %(event_type)s, %(author_role)s, %(correlation_id)s"
+        " WHERE NOT EXISTS (SELECT 1 FROM found) ON CONFLICT (event_id) DO NOTHING)"
+        " SELECT * FROM found",
+        {**values, "held_of": values["ticket_id"]},
+    ).fetchone()
+    return TicketInfo(**row) if row else None
 
 
 def find_ticket(conn: psycopg.Connection, ticket_id: str) -> TicketInfo | None:

@@ -16,6 +16,7 @@ from pasokh_common.consumer import DeliveredEvent
 import pytest
 
 from services.notify import repository as repo
+from services.notify.admin import Templates
 from services.notify.codes import CodeSender
 from services.notify.config import HttpSettings, KavenegarSettings, NotifyConfig
 from services.notify.contacts import Contact, ContactMissing, ContactUnavailable
@@ -278,3 +279,52 @@ def test_after_a_crash_a_provider_that_cannot_look_up_resends_only_if_it_dedupes
         assert len(gateway.messages_to(phone)) == 1
     finally:
         gateway.stop()
+
+
+def test_a_template_edit_applies_from_the_next_claim(world):
+    deps, server, directory = world
+    customer, phone = directory.add()
+    open_ticket(deps, customer)
+    dispatcher = Dispatcher(deps)
+    dispatcher.tick()
+    [first] = server.messages_to(phone)
+    assert first.text.startswith("درخواست شما با شمارهٔ")
+    Templates(deps).update(
+        {"id": "admin-1", "role": "admin"},
+        {"template": "ticket_opened", "language": "fa", "body": "شمارهٔ {number} ثبت شد."},
+    )
+    ticket = open_ticket(deps, customer)
+    dispatcher.tick()  # the same process, with no restart or cache to expire
+    assert server.messages_to(phone)[1].text == f"شمارهٔ {ticket['number']} ثبت شد."
+
+
+def test_a_batch_records_each_outcome_under_its_own_fence(world):
+    """Two messages sent in one batch, one of them taken over meanwhile (its lease ran
+    out and another sender claimed it): only the other is recorded, with its SmsSent."""
+    deps, _, directory = world
+    customer, _ = directory.add()
+    tickets = [open_ticket(deps, customer) for _ in range(2)]
+    dispatcher = Dispatcher(deps)
+    with deps.pool.transaction() as tx:
+        claimed = repo.claim_due(tx, NIGHT, 2, "kavenegar", NIGHT + timedelta(seconds=4))
+    prepared = [dispatcher.sender.prepare(row, repo.bodies_of(claimed)) for row in claimed]
+    dispatcher._fix(prepared)
+    attempted = [dispatcher.sender.attempt(item) for item in prepared]
+    lost, kept = claimed
+    with deps.pool.connection() as conn:  # another sender's claim of ``lost``
+        conn.execute(
+            "UPDATE notify.messages SET attempts = attempts + 1 WHERE message_id = %s",
+            (lost["message_id"],),
+        )
+    dispatcher._record(attempted)
+    with deps.pool.connection() as conn:
+        states = {
+            r["message_id"]: (r["state"], r["attempts"])
+            for r in conn.execute("SELECT message_id, state, attempts FROM notify.messages")
+        }
+        sent = conn.execute("SELECT stream_id FROM notify.events WHERE event_type = 'SmsSent'")
+        streams = [r["stream_id"] for r in sent]
+    assert states[kept["message_id"]] == ("sent", 1)
+    assert states[lost["message_id"]] == ("sending", 2)
+    assert streams == [f"sms-{kept['message_id']}"]
+    assert {t["ticket_id"] for t in tickets} == {lost["ticket_id"], kept["ticket_id"]}
