@@ -25,6 +25,7 @@ from typing import Any
 import pasokh_common  # noqa: F401
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from services.notify import recorder
 from services.notify import repository as repo
@@ -344,11 +345,12 @@ class Sender:
     def record(self, conn: psycopg.Connection, outcomes: list[Recorded]) -> list[Recorded]:
         """Write ``outcomes``: one statement per kind of change (``repo.record_outcomes``:
         the attempt records, the fenced state change and SmsSent / SmsFailed). Returns
-        those whose change applied; metrics and logs are ``announce``'s, once committed."""
+        those whose change applied; metrics and logs are ``announce``'s, once committed.
+        Outside a transaction, a batch the database refuses is retried one by one."""
         done: set[Any] = set()
         for change in ("sent", "retry", "failed"):
             group = [o.written for o in outcomes if o.change == change]
-            if len(group) <= 1 or not conn.autocommit:
+            if len(group) <= 1 or conn.info.transaction_status != TransactionStatus.IDLE:
                 done |= repo.record_outcomes(conn, change, group)
                 continue
             try:

@@ -23,6 +23,7 @@ from services.notify.contacts import Contact, ContactMissing, ContactUnavailable
 from services.notify.context import Dependencies
 from services.notify.dispatcher import Dispatcher
 from services.notify.domain.idempotency import message_id_for
+from services.notify.domain.outcomes import SendResult
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.rate_limit import RateLimit
 from services.notify.intake import Intake
@@ -328,3 +329,26 @@ def test_a_batch_records_each_outcome_under_its_own_fence(world):
     assert states[lost["message_id"]] == ("sending", 2)
     assert streams == [f"sms-{kept['message_id']}"]
     assert {t["ticket_id"] for t in tickets} == {lost["ticket_id"], kept["ticket_id"]}
+
+
+def test_an_outcome_the_database_refuses_does_not_hold_back_the_rest_of_its_batch(world):
+    deps, _, directory = world
+    customer, _ = directory.add()
+    for _ in range(2):
+        open_ticket(deps, customer)
+    dispatcher = Dispatcher(deps)
+    with deps.pool.transaction() as tx:
+        claimed = repo.claim_due(tx, NIGHT, 2, "kavenegar", NIGHT + timedelta(seconds=4))
+    prepared = [dispatcher.sender.prepare(row, repo.bodies_of(claimed)) for row in claimed]
+    dispatcher._fix(prepared)
+    attempted = [dispatcher.sender.attempt(item) for item in prepared]
+    bad, good = attempted
+    bad.result = SendResult.accepted(bad.result.provider_message_id, "text with a NUL \x00")
+    dispatcher._record(attempted)
+    with deps.pool.connection() as conn:
+        states = {
+            r["message_id"]: r["state"]
+            for r in conn.execute("SELECT message_id, state FROM notify.messages")
+        }
+    assert states[good.prepared.row["message_id"]] == "sent"
+    assert states[bad.prepared.row["message_id"]] == "sending"  # its lease will tell
