@@ -25,11 +25,6 @@ Row = dict[str, Any]
 # -- templates -----------------------------------------------------------------------
 
 
-def template_bodies(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
-    rows = conn.execute("SELECT template, language, body FROM notify.templates").fetchall()
-    return {(r["template"], r["language"]): r["body"] for r in rows}
-
-
 def list_templates(conn: psycopg.Connection) -> list[Row]:
     return conn.execute(
         "SELECT template, language, body, updated_at, updated_by FROM notify.templates"
@@ -199,6 +194,20 @@ def insert_messages(conn: psycopg.Connection, messages: list[Row]) -> int:
         params,
     )
     return cursor.rowcount
+
+
+def insert_code_message(conn: psycopg.Connection, values: Row) -> Row | None:
+    """A verification code's message, returned with its template's bodies by
+    language (``template_bodies``, as ``claim_due`` gives them); None when a message
+    with this idempotency key exists (a redelivered request: ``find_by_key``)."""
+    params = {**values, "params": Jsonb(values.get("params") or {})}
+    return conn.execute(
+        f"INSERT INTO notify.messages AS m ({_MESSAGE_COLUMNS}) VALUES {_MESSAGE_ROW}"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING m.*,"
+        " (SELECT jsonb_object_agg(t.language, t.body) FROM notify.templates t"
+        " WHERE t.template = m.template) AS template_bodies",
+        params,
+    ).fetchone()
 
 
 def find_by_key(conn: psycopg.Connection, key: str) -> Row | None:

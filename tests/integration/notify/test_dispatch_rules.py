@@ -6,6 +6,7 @@ replaced by a directory of numbers (the boundary, as identity's tests replace no
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from services.notify.config import HttpSettings, KavenegarSettings, NotifyConfig
 from services.notify.contacts import Contact, ContactMissing, ContactUnavailable
 from services.notify.context import Dependencies
 from services.notify.dispatcher import Dispatcher
-from services.notify.domain.idempotency import message_id_for
+from services.notify.domain.idempotency import code_message_key, message_id_for
 from services.notify.domain.outcomes import SendResult
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.rate_limit import RateLimit
@@ -352,3 +353,48 @@ def test_an_outcome_the_database_refuses_does_not_hold_back_the_rest_of_its_batc
         }
     assert states[good.prepared.row["message_id"]] == "sent"
     assert states[bad.prepared.row["message_id"]] == "sending"  # its lease will tell
+
+
+def test_a_code_request_redelivered_while_the_first_is_recording_sends_nothing(world):
+    """The first request's transaction has inserted its message and not committed
+    yet; the redelivered one waits for it, then answers from its row."""
+    deps, server, _ = world
+    phone, now = new_phone(), deps.clock()
+    request = {"user_id": "u-2", "phone": phone, "code": "2468", "purpose": "verify_phone"}
+    key = code_message_key("identity.register.twice", "u-2", "verify_phone")
+    first = {
+        "message_id": message_id_for(key),
+        "idempotency_key": key,
+        "template": "verification_code",
+        "language": "fa",
+        "urgent": True,
+        "user_id": "u-2",
+        "ticket_id": None,
+        "cause_event_id": None,
+        "correlation_id": None,
+        "params": {},
+        "recipient": phone,
+        "provider": "kavenegar",
+        "state": "sending",
+        "attempts": 1,
+        "next_attempt_at": now,
+        "lease_until": now + timedelta(seconds=60),
+        "expires_at": now + timedelta(seconds=60),
+        "created_at": now,
+    }
+    answers: list = []
+    with deps.pool.connection() as conn:
+        with conn.transaction():
+            assert repo.insert_code_message(conn, first) is not None
+            again = threading.Thread(
+                target=lambda: answers.append(
+                    CodeSender(deps).send(request, "identity.register.twice")
+                ),
+                daemon=True,
+            )
+            again.start()
+            again.join(0.5)
+            assert again.is_alive(), "the redelivered request waits for the first"
+    again.join(10)
+    assert answers == [{"message_id": str(first["message_id"]), "state": "sending", "parts": None}]
+    assert server.messages_to(phone) == []
