@@ -135,10 +135,11 @@ class Intake:
             data["ticket_id"], data["number"], data["customer_id"], data["department"]
         )
         repo.lock_ticket(tx, ticket.ticket_id)
-        rows = self.rows(event, plan_ticket_opened(event.event_id, ticket))
-        for held in repo.record_ticket_and_take_held(tx, ticket, data["opened_at"]):
+        own = self.rows(event, plan_ticket_opened(event.event_id, ticket))
+        rows = []
+        for held in repo.record_ticket_and_take_held(tx, ticket, data["opened_at"], own):
             rows += self.rows(_as_delivered(held), _plans_for_held(held, ticket))
-        repo.insert_messages(tx, rows)
+        repo.insert_messages(tx, rows)  # the held events' messages, if any
 
     def reply_posted(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         data = schemas.load_event(schemas.ReplyPostedSchema(), event.data)

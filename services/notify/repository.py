@@ -54,18 +54,25 @@ def lock_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
 
 
 def record_ticket_and_take_held(
-    conn: psycopg.Connection, ticket: TicketInfo, opened_at: str
+    conn: psycopg.Connection, ticket: TicketInfo, opened_at: str, messages: list[Row]
 ) -> list[Row]:
-    """The ticket (once), then the events held for the ticket, taken (deleted), in one
-    statement. Call it under ``lock_ticket``: its snapshot is then taken after any
-    event held by a transaction that had the lock before."""
+    """The ticket (once) and its TicketOpened's ``messages`` (as ``insert_messages``),
+    then the events held for the ticket, taken (deleted), in one statement. Call it
+    under ``lock_ticket``: its snapshot is then taken after any event held by a
+    transaction that had the lock before."""
+    queued, params = ("", {})
+    if messages:
+        query, params = _insert_messages_sql(messages)
+        queued = f", queued AS ({query})"
     return conn.execute(
         "WITH recorded AS (INSERT INTO notify.tickets (ticket_id, number, customer_id,"
         " department, opened_at) VALUES (%(ticket_id)s, %(number)s, %(customer_id)s,"
         " %(department)s, %(opened_at)s) ON CONFLICT (ticket_id) DO NOTHING)"
-        " DELETE FROM notify.held_ticket_events WHERE ticket_id = %(held_of)s"
+        + queued
+        + " DELETE FROM notify.held_ticket_events WHERE ticket_id = %(held_of)s"
         " RETURNING event_id::text AS event_id, event_type, author_role, correlation_id",
         {
+            **params,
             "ticket_id": ticket.ticket_id,
             "number": ticket.number,
             "customer_id": ticket.customer_id,
@@ -181,19 +188,23 @@ def insert_messages(conn: psycopg.Connection, messages: list[Row]) -> int:
     idempotency key adds nothing)."""
     if not messages:
         return 0
+    query, params = _insert_messages_sql(messages)
+    return conn.execute(query, params).rowcount
+
+
+def _insert_messages_sql(messages: list[Row]) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {}
     rows = []
     for i, values in enumerate(messages):
         params.update({f"{name}_{i}": value for name, value in values.items()})
         params[f"params_{i}"] = Jsonb(values.get("params") or {})
         rows.append(_MESSAGE_ROW.replace(")s", f"_{i})s"))
-    cursor = conn.execute(
+    query = (
         f"INSERT INTO notify.messages ({_MESSAGE_COLUMNS}) VALUES "
         + ", ".join(rows)
-        + " ON CONFLICT (idempotency_key) DO NOTHING",
-        params,
+        + " ON CONFLICT (idempotency_key) DO NOTHING"
     )
-    return cursor.rowcount
+    return query, params
 
 
 def insert_code_message(conn: psycopg.Connection, values: Row) -> Row | None:
