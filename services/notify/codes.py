@@ -58,10 +58,10 @@ class CodeSender:
         deadline = started + timedelta(seconds=config.code_deadline_seconds)
         timeout = timedelta(seconds=config.provider_timeout)
         with pool.transaction() as tx:
-            existing = repo.find_by_key(tx, key)
-            if existing is not None:
-                return _answer(existing)
-            repo.insert_message(
+            # Inserted first: a redelivered request finds the key taken (after the
+            # first request's transaction ends, if it is still open) and is answered
+            # from the first row, sending nothing.
+            row = repo.insert_code_message(
                 tx,
                 {
                     "message_id": message_id_for(key),
@@ -84,12 +84,15 @@ class CodeSender:
                     "created_at": started,
                 },
             )
-            row = repo.find_by_key(tx, key)
+            if row is None:
+                existing = repo.find_by_key(tx, key)
+                if existing is None:  # not expected: a conflict is with a committed row
+                    raise SmsNotSent("the same request is in progress")
+                return _answer(existing)
             wait = self._take_token(tx)
         if wait > 0:
             self.deps.sleep(min(wait, max(0.0, (deadline - clock()).total_seconds())))
-        with pool.connection() as conn:
-            bodies = repo.template_bodies(conn)
+        bodies = repo.bodies_of([row])
         prepared = self.sender.prepare(
             row, bodies, code=values["code"], language=values["language"]
         )

@@ -2,16 +2,22 @@
 
 A tick, in short transactions and never holding a connection during a provider call:
 
-1. sweep: a message left ``sending`` past its lease (its sender died) goes back to the
-   queue marked *uncertain* (the next attempt reconciles before any resend); a code
-   left so fails as ``interrupted`` (identity gave up on it and forgot the code); a
-   queued message past its time to live fails as ``expired``;
-2. claim up to ``NOTIFY_SEND_CONCURRENCY`` due messages (urgent first, then oldest),
+1. sweep (at most every ``context.SWEEP_SECONDS`` per process): a message left ``sending``
+   past its lease (its sender died) goes back to the queue marked *uncertain* (the
+   next attempt reconciles before any resend); a code left so fails as
+   ``interrupted`` (identity gave up on it and forgot the code); a queued message past
+   its time to live fails as ``expired``;
+2. one cheap query for a due message; an idle tick stops there (one statement);
+3. claim up to ``NOTIFY_SEND_CONCURRENCY`` due messages (urgent first, then oldest),
    no more than the rate limit's tokens, and not in quiet hours; each becomes
-   ``sending`` with a lease and the next attempt number, committed before any call;
-3. prepare (number from identity, text from the template), store number and text;
-4. call the provider for all of them concurrently;
-5. record each outcome (fenced by the attempt number).
+   ``sending`` with a lease and the next attempt number, committed before any call
+   (one transaction: the bucket's row lock, then one statement that claims, stores
+   the bucket and reads the messages' templates);
+4. prepare (number from identity, text from the template), store every number and
+   text in one statement;
+5. call the provider for all of them concurrently;
+6. record the outcomes, fenced by the attempt number: attempt records, state and
+   SmsSent / SmsFailed of the whole batch in one statement per kind of outcome.
 
 Verification codes do not pass through here (``codes.py`` sends them at once).
 """
@@ -28,8 +34,8 @@ import psycopg
 from services.notify import repository as repo
 from services.notify.context import Dependencies
 from services.notify.domain.outcomes import Reason
-from services.notify.domain.rate_limit import Bucket, take_bulk
-from services.notify.sending import Prepared, Sender
+from services.notify.domain.rate_limit import take_bulk
+from services.notify.sending import Attempted, Prepared, Sender
 
 log = logging.getLogger("pasokh.notify.dispatcher")
 SWEEP_BATCH = 100
@@ -46,35 +52,54 @@ class Dispatcher:
         rate limit says so, or None when idle (the caller's poll interval)."""
         config, pool = self.deps.config, self.deps.pool
         now = self.deps.clock()
-        with pool.transaction() as tx:
-            self.sweep(tx, now)
-            if config.quiet_hours is not None and config.quiet_hours.is_quiet(now):
+        if self.deps.sweeps.due(now):
+            with pool.transaction() as tx:
+                self.sweep(tx, now)
+            self.deps.sweeps.done(now)
+        if config.quiet_hours is not None and config.quiet_hours.is_quiet(now):
+            return None
+        with pool.connection() as conn:
+            if not repo.has_due(conn, now):
                 return None
+        with pool.transaction() as tx:
             claimed, wait = self._claim(tx, now, config.send_concurrency)
         if not claimed:
             return wait
-        with pool.connection() as conn:
-            bodies = repo.template_bodies(conn)
+        bodies = repo.bodies_of(claimed)
         prepared = [self.sender.prepare(row, bodies) for row in claimed]
-        with pool.transaction() as tx:
-            for item in prepared:
-                self._fix(tx, item)
+        self._fix(prepared)
         attempted = self.deps.run_concurrently(
             self.sender.attempt, prepared, config.send_concurrency
         )
-        for outcome in attempted:
-            with pool.transaction() as tx:
-                self.sender.finish(tx, outcome)
+        self._record(attempted)
         return 0.0 if len(claimed) >= config.send_concurrency else None
 
-    def _fix(self, tx: psycopg.Connection, item: Prepared) -> None:
-        if item.outgoing is None:
+    def _fix(self, prepared: list[Prepared]) -> None:
+        """Store every number and text before any call, in one statement."""
+        going = [item for item in prepared if item.outgoing is not None]
+        if not going:
             return
-        if not repo.fix_text(tx, item.row):
-            item.release = "lease lost before sending"
-            item.outgoing = None
-            return
-        self.sender.load_exclusions(tx, item)
+        with self.deps.pool.connection() as conn:
+            fixed = repo.fix_texts(conn, [item.row for item in going])
+            for item in going:
+                if item.row["message_id"] not in fixed:
+                    item.release = "lease lost before sending"
+                    item.outgoing = None
+                else:
+                    self.sender.load_exclusions(conn, item)
+
+    def _record(self, attempted: list[Attempted]) -> None:
+        """Every outcome of the batch: one statement per kind of change (normally one,
+        ``sent``), on an autocommit connection; counted and logged after."""
+        with self.deps.pool.connection() as conn:
+            outcomes = [
+                self.sender.outcome_of(item)
+                for item in attempted
+                if not self.sender.release(conn, item)
+            ]
+            recorded = self.sender.record(conn, outcomes)
+        for item in recorded:
+            self.sender.announce(item)
 
     def sweep(self, tx: psycopg.Connection, now: datetime) -> None:
         for row in repo.take_stale(tx, now, SWEEP_BATCH):
@@ -97,8 +122,6 @@ class Dispatcher:
         config, provider = self.deps.config, self.deps.provider.name
         lease_until = now + timedelta(seconds=config.lease_seconds)
         limit = config.rate_limit
-        if not repo.has_due(tx, now):
-            return [], None
         if limit.unlimited:
             return repo.claim_due(tx, now, batch, provider, lease_until), None
         bucket = repo.lock_bucket(tx, provider, now, limit.burst)
@@ -106,8 +129,7 @@ class Dispatcher:
         if not grant.granted:
             repo.save_bucket(tx, provider, grant.bucket)
             return [], min(MAX_WAIT, grant.wait_seconds)
-        rows = repo.claim_due(tx, now, grant.granted, provider, lease_until)
-        unused = grant.granted - len(rows)
-        left = Bucket(grant.bucket.tokens + unused, grant.bucket.refilled_at)
-        repo.save_bucket(tx, provider, left)
+        # The claim stores the bucket too, giving back the tokens of messages it did
+        # not find (another process took them, or fewer were due).
+        rows = repo.claim_due(tx, now, grant.granted, provider, lease_until, grant.bucket)
         return rows, None

@@ -56,36 +56,42 @@ class Intake:
         quiet hours still apply from that instant, and the time to live counts from
         it too, so an escalation held over a long holiday does not expire unsent.
         """
+        return repo.insert_messages(tx, self.rows(event, plans, not_before))
+
+    def rows(
+        self,
+        event: DeliveredEvent,
+        plans: Sequence[MessagePlan],
+        not_before: datetime | None = None,
+    ) -> list[dict]:
+        """The ``notify.messages`` rows of ``plans`` (see ``enqueue``)."""
         now = self.deps.clock()
         config = self.deps.config
         start = max(now, not_before) if not_before is not None else now
         due = allowed_at(start, config.quiet_hours, urgent=False)
-        added = 0
-        for plan in plans:
-            added += repo.insert_message(
-                tx,
-                {
-                    "message_id": message_id_for(plan.key),
-                    "idempotency_key": plan.key,
-                    "template": plan.template,
-                    "language": None,
-                    "urgent": False,
-                    "user_id": plan.user_id,
-                    "ticket_id": plan.ticket_id,
-                    "cause_event_id": event.event_id,
-                    "correlation_id": event.headers.get("pasokh_correlation_id"),
-                    "params": dict(plan.params),
-                    "recipient": None,
-                    "provider": None,
-                    "state": "queued",
-                    "attempts": 0,
-                    "next_attempt_at": due,
-                    "lease_until": None,
-                    "expires_at": start + timedelta(seconds=config.message_ttl_seconds),
-                    "created_at": now,
-                },
-            )
-        return added
+        return [
+            {
+                "message_id": message_id_for(plan.key),
+                "idempotency_key": plan.key,
+                "template": plan.template,
+                "language": None,
+                "urgent": False,
+                "user_id": plan.user_id,
+                "ticket_id": plan.ticket_id,
+                "cause_event_id": event.event_id,
+                "correlation_id": event.headers.get("pasokh_correlation_id"),
+                "params": dict(plan.params),
+                "recipient": None,
+                "provider": None,
+                "state": "queued",
+                "attempts": 0,
+                "next_attempt_at": due,
+                "lease_until": None,
+                "expires_at": start + timedelta(seconds=config.message_ttl_seconds),
+                "created_at": now,
+            }
+            for plan in plans
+        ]
 
     def _ticket(self, tx: psycopg.Connection, ticket_id: str) -> TicketInfo:
         ticket = repo.find_ticket(tx, ticket_id)
@@ -101,21 +107,25 @@ class Intake:
         author_role: str | None = None,
     ) -> TicketInfo | None:
         """The ticket, or None after holding the event until its TicketOpened comes
-        (the queues are per event type: a reply often overtakes the opening)."""
-        repo.lock_ticket(tx, ticket_id)
-        ticket = repo.find_ticket(tx, ticket_id)
-        if ticket is None:
-            repo.hold_ticket_event(
-                tx,
-                {
-                    "event_id": event.event_id,
-                    "ticket_id": ticket_id,
-                    "event_type": event.type,
-                    "author_role": author_role,
-                    "correlation_id": event.headers.get("pasokh_correlation_id"),
-                },
-            )
-        return ticket
+        (the queues are per event type: a reply often overtakes the opening).
+
+        A ticket already recorded is committed, so its TicketOpened has taken every
+        held event: no lock is needed. Only a ticket not found is looked for again
+        under the ticket's lock (taken by the first look), which orders this with its
+        TicketOpened."""
+        ticket = repo.find_ticket_or_lock(tx, ticket_id)
+        if ticket is not None:
+            return ticket
+        return repo.find_ticket_or_hold(
+            tx,
+            {
+                "event_id": event.event_id,
+                "ticket_id": ticket_id,
+                "event_type": event.type,
+                "author_role": author_role,
+                "correlation_id": event.headers.get("pasokh_correlation_id"),
+            },
+        )
 
     # -- tickets ---------------------------------------------------------------------
 
@@ -125,10 +135,11 @@ class Intake:
             data["ticket_id"], data["number"], data["customer_id"], data["department"]
         )
         repo.lock_ticket(tx, ticket.ticket_id)
-        repo.record_ticket(tx, ticket, data["opened_at"])
-        self.enqueue(tx, event, plan_ticket_opened(event.event_id, ticket))
-        for held in repo.take_held_ticket_events(tx, ticket.ticket_id):
-            self.enqueue(tx, _as_delivered(held), _plans_for_held(held, ticket))
+        own = self.rows(event, plan_ticket_opened(event.event_id, ticket))
+        rows = []
+        for held in repo.record_ticket_and_take_held(tx, ticket, data["opened_at"], own):
+            rows += self.rows(_as_delivered(held), _plans_for_held(held, ticket))
+        repo.insert_messages(tx, rows)  # the held events' messages, if any
 
     def reply_posted(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         data = schemas.load_event(schemas.ReplyPostedSchema(), event.data)

@@ -4,6 +4,9 @@ The same transaction changes the message's state, so the event exists exactly wh
 the state does; the shared relay (``relay_main --service notify``) publishes it to
 ``notify.events``. One stream per message (``sms-<id>``): version 1 is SmsSent or
 SmsFailed; an SmsFailed after SmsSent (an "undelivered" report) is version 2.
+
+A sender's outcome does not call ``record``: ``event_row`` gives the row that
+``repository.record_outcomes`` appends in the same statement as the state change.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pasokh_common.eventlog import EventMetadata, EventStore, NewEvent
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from services.notify.domain.events import SmsFailed, SmsSent, message_stream
 
@@ -49,3 +53,18 @@ def record(
     new = NewEvent(type=event.TYPE, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
     known = _head_version(conn, stream) if head is None else head
     STORE.append(conn, stream, known, [new], metadata)
+
+
+def event_row(event: SmsSent | SmsFailed, metadata: EventMetadata) -> dict:
+    """What ``repository.record_outcomes`` appends: the columns ``STORE.append`` writes
+    (its stream, a new event id, type, schema version, data, metadata)."""
+    new = NewEvent(type=event.TYPE, data=event.to_data(), schema_version=event.SCHEMA_VERSION)
+    return {
+        "message_id": event.message_id,
+        "stream_id": message_stream(event.message_id),
+        "event_id": new.event_id,
+        "event_type": new.type,
+        "schema_version": new.schema_version,
+        "data": Jsonb(new.data),
+        "metadata": Jsonb(metadata.as_dict()),
+    }

@@ -25,11 +25,6 @@ Row = dict[str, Any]
 # -- templates -----------------------------------------------------------------------
 
 
-def template_bodies(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
-    rows = conn.execute("SELECT template, language, body FROM notify.templates").fetchall()
-    return {(r["template"], r["language"]): r["body"] for r in rows}
-
-
 def list_templates(conn: psycopg.Connection) -> list[Row]:
     return conn.execute(
         "SELECT template, language, body, updated_at, updated_by FROM notify.templates"
@@ -52,35 +47,75 @@ def save_template(
 # -- tickets and departments, as events told us ----------------------------------------
 
 
-def record_ticket(conn: psycopg.Connection, ticket: TicketInfo, opened_at: str) -> None:
-    conn.execute(
-        "INSERT INTO notify.tickets (ticket_id, number, customer_id, department, opened_at)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (ticket_id) DO NOTHING",
-        (ticket.ticket_id, ticket.number, ticket.customer_id, ticket.department, opened_at),
-    )
-
-
 def lock_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
     """Serialise a ticket's TicketOpened with the events that may overtake it, so an
     event held while the ticket is unknown is always seen by the TicketOpened."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"notify:{ticket_id}",))
 
 
-def hold_ticket_event(conn: psycopg.Connection, values: dict) -> None:
-    conn.execute(
-        "INSERT INTO notify.held_ticket_events (event_id, ticket_id, event_type, author_role,"
-        " correlation_id) VALUES (%(event_id)s, %(ticket_id)s, %(event_type)s,"
-        " %(author_role)s, %(correlation_id)s) ON CONFLICT (event_id) DO NOTHING",
-        values,
-    )
-
-
-def take_held_ticket_events(conn: psycopg.Connection, ticket_id: str) -> list[Row]:
+def record_ticket_and_take_held(
+    conn: psycopg.Connection, ticket: TicketInfo, opened_at: str, messages: list[Row]
+) -> list[Row]:
+    """The ticket (once) and its TicketOpened's ``messages`` (as ``insert_messages``),
+    then the events held for the ticket, taken (deleted), in one statement. Call it
+    under ``lock_ticket``: its snapshot is then taken after any event held by a
+    transaction that had the lock before."""
+    queued, params = ("", {})
+    if messages:
+        query, params = _insert_messages_sql(messages)
+        queued = f", queued AS ({query})"
     return conn.execute(
-        "DELETE FROM notify.held_ticket_events WHERE ticket_id = %s"
+        "WITH recorded AS (INSERT INTO notify.tickets (ticket_id, number, customer_id,"
+        " department, opened_at) VALUES (%(ticket_id)s, %(number)s, %(customer_id)s,"
+        " %(department)s, %(opened_at)s) ON CONFLICT (ticket_id) DO NOTHING)"
+        + queued
+        + " DELETE FROM notify.held_ticket_events WHERE ticket_id = %(held_of)s"
         " RETURNING event_id::text AS event_id, event_type, author_role, correlation_id",
-        (ticket_id,),
+        {
+            **params,
+            "ticket_id": ticket.ticket_id,
+            "number": ticket.number,
+            "customer_id": ticket.customer_id,
+            "department": ticket.department,
+            "opened_at": opened_at,
+            "held_of": ticket.ticket_id,  # a uuid column there, text here
+        },
     ).fetchall()
+
+
+def find_ticket_or_lock(conn: psycopg.Connection, ticket_id: str) -> TicketInfo | None:
+    """The ticket if recorded (committed, so its TicketOpened has taken every held
+    event); else None, with the ticket's lock (``lock_ticket``) taken by the same
+    statement. Under the lock, ``find_ticket_or_hold`` then looks again."""
+    row = conn.execute(
+        "SELECT t.ticket_id, t.number, t.customer_id, t.department,"
+        " CASE WHEN t.ticket_id IS NULL THEN pg_advisory_xact_lock(hashtextextended(%s, 0))"
+        " END AS locked FROM (SELECT 1) AS one"
+        " LEFT JOIN notify.tickets t ON t.ticket_id = %s",
+        (f"notify:{ticket_id}", ticket_id),
+    ).fetchone()
+    if row["ticket_id"] is None:
+        return None
+    return TicketInfo(row["ticket_id"], row["number"], row["customer_id"], row["department"])
+
+
+def find_ticket_or_hold(conn: psycopg.Connection, values: dict) -> TicketInfo | None:
+    """Under the ticket's lock: the ticket, or None after holding the event (its
+    ``event_id``, ``ticket_id``, ``event_type``, ``author_role``, ``correlation_id``)
+    for its TicketOpened, in one statement (``notify.held_ticket_events``). Its snapshot is
+    taken after the lock, so it sees the ticket of a TicketOpened that had the lock
+    before, and a TicketOpened after it sees what it held."""
+    row = conn.execute(
+        "WITH found AS (SELECT ticket_id, number, customer_id, department"
+        " FROM notify.tickets WHERE ticket_id = %(ticket_id)s),"
+        " held AS (INSERT INTO notify.held_ticket_events (event_id, ticket_id, event_type,"
+        " author_role, correlation_id) SELECT %(event_id)s::uuid, %(held_of)s::uuid,"
+        " %(event_type)s, %(author_role)s, %(correlation_id)s"
+        " WHERE NOT EXISTS (SELECT 1 FROM found) ON CONFLICT (event_id) DO NOTHING)"
+        " SELECT * FROM found",
+        {**values, "held_of": values["ticket_id"]},
+    ).fetchone()
+    return TicketInfo(**row) if row else None
 
 
 def find_ticket(conn: psycopg.Connection, ticket_id: str) -> TicketInfo | None:
@@ -130,21 +165,60 @@ def department_supervisors(conn: psycopg.Connection, department_id: str) -> list
 # -- messages: creation ------------------------------------------------------------------
 
 
+_MESSAGE_COLUMNS = (
+    "message_id, idempotency_key, template, language, urgent, user_id, ticket_id,"
+    " cause_event_id, correlation_id, params, recipient, provider, state, attempts,"
+    " next_attempt_at, lease_until, expires_at, created_at, updated_at"
+)
+_MESSAGE_ROW = (
+    "(%(message_id)s, %(idempotency_key)s, %(template)s, %(language)s, %(urgent)s,"
+    " %(user_id)s, %(ticket_id)s, %(cause_event_id)s, %(correlation_id)s, %(params)s,"
+    " %(recipient)s, %(provider)s, %(state)s, %(attempts)s, %(next_attempt_at)s,"
+    " %(lease_until)s, %(expires_at)s, %(created_at)s, %(created_at)s)"
+)
+
+
 def insert_message(conn: psycopg.Connection, values: Row) -> bool:
     """False when a message with this idempotency key exists (a repeat)."""
-    params = {**values, "params": Jsonb(values.get("params") or {})}
-    cursor = conn.execute(
-        "INSERT INTO notify.messages (message_id, idempotency_key, template, language, urgent,"
-        " user_id, ticket_id, cause_event_id, correlation_id, params, recipient, provider,"
-        " state, attempts, next_attempt_at, lease_until, expires_at, created_at, updated_at)"
-        " VALUES (%(message_id)s, %(idempotency_key)s, %(template)s, %(language)s,"
-        " %(urgent)s, %(user_id)s, %(ticket_id)s, %(cause_event_id)s, %(correlation_id)s,"
-        " %(params)s, %(recipient)s, %(provider)s, %(state)s, %(attempts)s,"
-        " %(next_attempt_at)s, %(lease_until)s, %(expires_at)s, %(created_at)s,"
-        " %(created_at)s) ON CONFLICT (idempotency_key) DO NOTHING",
-        params,
+    return insert_messages(conn, [values]) == 1
+
+
+def insert_messages(conn: psycopg.Connection, messages: list[Row]) -> int:
+    """Several messages in one statement; returns how many were new (a repeated
+    idempotency key adds nothing)."""
+    if not messages:
+        return 0
+    query, params = _insert_messages_sql(messages)
+    return conn.execute(query, params).rowcount
+
+
+def _insert_messages_sql(messages: list[Row]) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {}
+    rows = []
+    for i, values in enumerate(messages):
+        params.update({f"{name}_{i}": value for name, value in values.items()})
+        params[f"params_{i}"] = Jsonb(values.get("params") or {})
+        rows.append(_MESSAGE_ROW.replace(")s", f"_{i})s"))
+    query = (
+        f"INSERT INTO notify.messages ({_MESSAGE_COLUMNS}) VALUES "
+        + ", ".join(rows)
+        + " ON CONFLICT (idempotency_key) DO NOTHING"
     )
-    return cursor.rowcount == 1
+    return query, params
+
+
+def insert_code_message(conn: psycopg.Connection, values: Row) -> Row | None:
+    """A verification code's message, returned with its template's bodies by
+    language (``template_bodies``, as ``claim_due`` gives them); None when a message
+    with this idempotency key exists (a redelivered request: ``find_by_key``)."""
+    params = {**values, "params": Jsonb(values.get("params") or {})}
+    return conn.execute(
+        f"INSERT INTO notify.messages AS m ({_MESSAGE_COLUMNS}) VALUES {_MESSAGE_ROW}"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING m.*,"
+        " (SELECT jsonb_object_agg(t.language, t.body) FROM notify.templates t"
+        " WHERE t.template = m.template) AS template_bodies",
+        params,
+    ).fetchone()
 
 
 def find_by_key(conn: psycopg.Connection, key: str) -> Row | None:
@@ -193,75 +267,92 @@ def has_due(conn: psycopg.Connection, now: datetime) -> bool:
 
 
 def claim_due(
-    conn: psycopg.Connection, now: datetime, limit: int, provider: str, lease_until: datetime
+    conn: psycopg.Connection,
+    now: datetime,
+    limit: int,
+    provider: str,
+    lease_until: datetime,
+    bucket: Bucket | None = None,
 ) -> list[Row]:
     """Up to ``limit`` due messages, urgent first then oldest due, marked ``sending``
     with a lease and the next attempt number. Concurrent claimers skip each other's
-    rows (SKIP LOCKED), so a message is claimed by one process at a time."""
+    rows (SKIP LOCKED), so a message is claimed by one process at a time.
+
+    Each row comes with ``template_bodies`` (its template's body by language, read
+    by the same statement, so an admin's edit applies from the next claim on). With
+    ``bucket`` (the provider's bucket after ``limit`` tokens were taken, its row
+    locked by ``lock_bucket``), the same statement stores it, with the tokens of the
+    messages it did not find given back."""
     if limit <= 0:
         return []
+    params = {"now": now, "limit": limit, "lease": lease_until, "provider": provider}
+    save = ""
+    if bucket is not None:
+        save = (
+            ", saved AS (UPDATE notify.rate_limits SET tokens = %(tokens)s + %(limit)s"
+            " - (SELECT count(*) FROM claimed), refilled_at = %(refilled_at)s"
+            " WHERE provider = %(provider)s)"
+        )
+        params.update(tokens=bucket.tokens, refilled_at=bucket.refilled_at)
     return conn.execute(
         "WITH due AS (SELECT message_id FROM notify.messages WHERE state = 'queued'"
         " AND next_attempt_at <= %(now)s ORDER BY urgent DESC, next_attempt_at"
-        " LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-        " UPDATE notify.messages m SET state = 'sending', attempts = m.attempts + 1,"
-        " lease_until = %(lease)s, provider = %(provider)s, updated_at = %(now)s"
-        " FROM due WHERE m.message_id = due.message_id RETURNING m.*",
-        {"now": now, "limit": limit, "lease": lease_until, "provider": provider},
+        " LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+        " claimed AS (UPDATE notify.messages m SET state = 'sending',"
+        " attempts = m.attempts + 1, lease_until = %(lease)s, provider = %(provider)s,"
+        " updated_at = %(now)s FROM due WHERE m.message_id = due.message_id RETURNING m.*)"
+        + save
+        + " SELECT c.*, (SELECT jsonb_object_agg(t.language, t.body) FROM notify.templates t"
+        " WHERE t.template = c.template) AS template_bodies FROM claimed c"
+        " ORDER BY c.urgent DESC, c.next_attempt_at",
+        params,
     ).fetchall()
+
+
+def bodies_of(rows: list[Row]) -> dict[tuple[str, str], str]:
+    """The template bodies ``claim_due`` returned with its rows, as ``template_bodies``
+    gives them."""
+    bodies: dict[tuple[str, str], str] = {}
+    for row in rows:
+        for language, body in (row.get("template_bodies") or {}).items():
+            bodies[(row["template"], language)] = body
+    return bodies
 
 
 def fix_text(conn: psycopg.Connection, message: Row) -> bool:
     """Store recipient and text before the provider call, so a reconciliation after a
     crash looks for exactly what was sent (Twilio matches by number and text)."""
-    cursor = conn.execute(
-        "UPDATE notify.messages SET recipient = %s, body = %s, language = %s, encoding = %s,"
-        " parts = %s WHERE message_id = %s AND state = 'sending' AND attempts = %s",
+    return message["message_id"] in fix_texts(conn, [message])
+
+
+def fix_texts(conn: psycopg.Connection, messages: list[Row]) -> set[Any]:
+    """``fix_text`` for several messages in one statement (atomic even on an autocommit
+    connection); returns the ids of those still ``sending`` under their claim (fenced
+    like every change of a message being sent)."""
+    if not messages:
+        return set()
+    rows = conn.execute(
+        "UPDATE notify.messages m SET recipient = v.recipient, body = v.body,"
+        " language = v.language, encoding = v.encoding, parts = v.parts"
+        " FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::text[], %s::text[],"
+        " %s::text[], %s::int[]) AS v(message_id, attempts, recipient, body, language,"
+        " encoding, parts)"
+        " WHERE m.message_id = v.message_id AND m.state = 'sending'"
+        " AND m.attempts = v.attempts RETURNING m.message_id",
         (
-            message["recipient"],
-            message["body"],
-            message["language"],
-            message["encoding"],
-            message["parts"],
-            message["message_id"],
-            message["attempts"],
+            [m["message_id"] for m in messages],
+            [m["attempts"] for m in messages],
+            [m["recipient"] for m in messages],
+            [m["body"] for m in messages],
+            [m["language"] for m in messages],
+            [m["encoding"] for m in messages],
+            [m["parts"] for m in messages],
         ),
-    )
-    return cursor.rowcount == 1
+    ).fetchall()
+    return {r["message_id"] for r in rows}
 
 
 _FENCE = " WHERE message_id = %(message_id)s AND state = 'sending' AND attempts = %(fence)s"
-
-
-def mark_sent(conn: psycopg.Connection, values: Row) -> bool:
-    cursor = conn.execute(
-        "UPDATE notify.messages SET state = 'sent', provider_message_id = %(provider_id)s,"
-        " recipient = %(recipient)s, language = %(language)s, encoding = %(encoding)s,"
-        " parts = %(parts)s, attempts = %(attempts)s, uncertain = false, lease_until = NULL,"
-        " last_error = NULL, sent_at = %(now)s, updated_at = %(now)s" + _FENCE,
-        values,
-    )
-    return cursor.rowcount == 1
-
-
-def mark_retry(conn: psycopg.Connection, values: Row) -> bool:
-    cursor = conn.execute(
-        "UPDATE notify.messages SET state = 'queued', next_attempt_at = %(at)s,"
-        " uncertain = %(uncertain)s, attempts = %(attempts)s, lease_until = NULL,"
-        " last_error = %(error)s, updated_at = %(now)s" + _FENCE,
-        values,
-    )
-    return cursor.rowcount == 1
-
-
-def mark_failed(conn: psycopg.Connection, values: Row) -> bool:
-    cursor = conn.execute(
-        "UPDATE notify.messages SET state = 'failed', failure_reason = %(reason)s,"
-        " last_error = %(error)s, attempts = %(attempts)s, lease_until = NULL,"
-        " failed_at = %(now)s, updated_at = %(now)s" + _FENCE,
-        values,
-    )
-    return cursor.rowcount == 1
 
 
 def fail_unsent(conn: psycopg.Connection, message_id: Any, reason: str, now: datetime) -> None:
@@ -289,14 +380,100 @@ def release(conn: psycopg.Connection, message: Row, at: datetime, error: str) ->
     return cursor.rowcount == 1
 
 
-def record_attempt(conn: psycopg.Connection, values: Row) -> None:
-    conn.execute(
-        "INSERT INTO notify.attempts (message_id, attempt, provider, action, outcome, reason,"
-        " detail, started_at, finished_at) VALUES (%(message_id)s, %(attempt)s,"
-        " %(provider)s, %(action)s, %(outcome)s, %(reason)s, %(detail)s, %(started_at)s,"
-        " %(finished_at)s) ON CONFLICT DO NOTHING",
-        values,
-    )
+def _columns(spec: str) -> tuple[tuple[str, str], ...]:
+    """``"a uuid, b int"`` as ``(("a", "uuid"), ("b", "int"))``."""
+    return tuple(tuple(column.split()) for column in spec.split(","))  # type: ignore[misc]
+
+
+_COMMON = _columns("message_id uuid, fence int, attempts int, now timestamptz, error text")
+_OUTCOMES = {
+    "sent": (
+        _columns("provider_id text, recipient text, language text, encoding text, parts int"),
+        "state = 'sent', provider_message_id = v.provider_id, recipient = v.recipient,"
+        " language = v.language, encoding = v.encoding, parts = v.parts,"
+        " attempts = v.attempts, uncertain = false, lease_until = NULL, last_error = NULL,"
+        " sent_at = v.now, updated_at = v.now",
+    ),
+    "retry": (
+        _columns("at timestamptz, uncertain boolean"),
+        "state = 'queued', next_attempt_at = v.at, uncertain = v.uncertain,"
+        " attempts = v.attempts, lease_until = NULL, last_error = v.error,"
+        " updated_at = v.now",
+    ),
+    "failed": (
+        _columns("reason text"),
+        "state = 'failed', failure_reason = v.reason, last_error = v.error,"
+        " attempts = v.attempts, lease_until = NULL, failed_at = v.now, updated_at = v.now",
+    ),
+}
+_ATTEMPT = _columns(
+    "message_id uuid, attempt int, provider text, action text, outcome text, reason text,"
+    " detail text, started_at timestamptz, finished_at timestamptz"
+)
+_EVENT = _columns(
+    "message_id uuid, stream_id text, event_id uuid, event_type text, schema_version int,"
+    " data jsonb, metadata jsonb"
+)
+
+
+def _values(columns: tuple, rows: list[Row], params: list) -> str:
+    """``VALUES (...), ...`` of ``rows`` with typed placeholders, adding to ``params``."""
+    row_sql = "(" + ", ".join(f"%s::{kind}" for _, kind in columns) + ")"
+    for row in rows:
+        params.extend(row[name] for name, _ in columns)
+    return "VALUES " + ", ".join([row_sql] * len(rows))
+
+
+def record_outcomes(conn: psycopg.Connection, change: str, outcomes: list[Row]) -> set[Any]:
+    """The outcomes of attempts, all of one ``change`` (sent, retry or failed), in one
+    statement (atomic even on an autocommit connection). Each outcome is ``values``
+    (the message, its ``fence``, the new attempt count, ``now``, ``error`` and what the
+    change needs), its ``attempts`` records (always written) and the ``event``
+    (``recorder.event_row``) appended to the message's stream only if its fenced state
+    change applied. Returns the ids of the messages whose change applied; the others
+    were taken over after their lease ran out.
+
+    An event's version is its stream's head + 1, read by the same statement: only the
+    sender holding the claim (the fence) appends to a message's stream while it is
+    ``sending``, so no concurrent append can race it."""
+    if not outcomes:
+        return set()
+    extra, assignments = _OUTCOMES[change]
+    columns = _COMMON + extra
+    params: list[Any] = []
+    names = ", ".join(name for name, _ in columns)
+    parts = [
+        f"v ({names}) AS ({_values(columns, [o['values'] for o in outcomes], params)})",
+        f"changed AS (UPDATE notify.messages m SET {assignments} FROM v"
+        " WHERE m.message_id = v.message_id AND m.state = 'sending'"
+        " AND m.attempts = v.fence RETURNING m.message_id)",
+    ]
+    tried = [a for o in outcomes for a in o["attempts"]]
+    if tried:
+        parts.append(
+            "tried AS (INSERT INTO notify.attempts ("
+            + ", ".join(n for n, _ in _ATTEMPT)
+            + ") "
+            + _values(_ATTEMPT, tried, params)
+            + " ON CONFLICT DO NOTHING)"
+        )
+    events = [o["event"] for o in outcomes if o.get("event") is not None]
+    if events:
+        parts.append(
+            "announced AS (INSERT INTO notify.events (stream_id, version, event_id,"
+            " event_type, schema_version, data, metadata) SELECT e.stream_id,"
+            " (SELECT coalesce(max(x.version), 0) + 1 FROM notify.events x"
+            " WHERE x.stream_id = e.stream_id), e.event_id, e.event_type, e.schema_version,"
+            " e.data, e.metadata FROM ("
+            + _values(_EVENT, events, params)
+            + ") AS e("
+            + ", ".join(n for n, _ in _EVENT)
+            + ") JOIN changed c ON c.message_id = e.message_id ORDER BY e.stream_id)"
+        )
+    rows = conn.execute(
+        "WITH " + ", ".join(parts) + " SELECT message_id FROM changed", params
+    ).fetchall()
+    return {r["message_id"] for r in rows}
 
 
 def provider_ids_of_others(
@@ -382,15 +559,14 @@ def messages_for_user(conn: psycopg.Connection, user_id: str, limit: int) -> lis
 
 
 def lock_bucket(conn: psycopg.Connection, provider: str, now: datetime, burst: float) -> Bucket:
-    """The provider's bucket, row-locked until the transaction ends (created full)."""
-    conn.execute(
-        "INSERT INTO notify.rate_limits (provider, tokens, refilled_at) VALUES (%s, %s, %s)"
-        " ON CONFLICT (provider) DO NOTHING",
-        (provider, burst, now),
-    )
+    """The provider's bucket, row-locked until the transaction ends (created full).
+    One statement: the no-op update on conflict locks the row like ``FOR UPDATE`` and
+    returns its latest committed values."""
     row = conn.execute(
-        "SELECT tokens, refilled_at FROM notify.rate_limits WHERE provider = %s FOR UPDATE",
-        (provider,),
+        "INSERT INTO notify.rate_limits AS r (provider, tokens, refilled_at)"
+        " VALUES (%s, %s, %s) ON CONFLICT (provider) DO UPDATE SET tokens = r.tokens"
+        " RETURNING tokens, refilled_at",
+        (provider, burst, now),
     ).fetchone()
     return Bucket(float(row["tokens"]), row["refilled_at"])
 

@@ -8,8 +8,10 @@ Shared by the dispatcher (queued messages) and the verification-code path:
    that).
 2. ``attempt``: the provider call, preceded by a lookup when the last outcome is
    unknown (``domain.reconcile``). No database connection is held meanwhile.
-3. ``finish``: in one transaction, the fenced state change, the attempt records, the
-   SmsSent / SmsFailed event and the metrics.
+3. ``finish``: in one statement (``repository.record_outcomes``), the attempt
+   records, the fenced state change and the SmsSent / SmsFailed event; then the
+   metrics. The dispatcher records a whole batch's outcomes so, one statement per
+   kind of change (``record``), and counts them (``announce``) after.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import pasokh_common  # noqa: F401
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from services.notify import recorder
 from services.notify import repository as repo
@@ -83,6 +86,19 @@ class Prepared:
     problem: SendResult | None = None  # the message can never go (no number, too long)
     release: str | None = None  # not attempted now, for this reason
     exclude_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recorded:
+    """An attempt's outcome: what ``record`` writes, then ``announce`` counts."""
+
+    row: dict[str, Any]
+    decision: Decision
+    result: SendResult
+    attempts: int
+    now: datetime
+    change: str  # sent | retry | failed
+    written: dict[str, Any]  # for repository.record_outcomes
 
 
 @dataclass
@@ -218,20 +234,39 @@ class Sender:
 
     def finish(
         self,
-        tx: psycopg.Connection,
+        conn: psycopg.Connection,
         attempted: Attempted,
         attempts: int | None = None,
         allow_retry: bool = True,
     ) -> Decision | None:
-        """Record the outcome; None if the message was released or the lease lost."""
+        """Record the outcome and count it; None if the message was released or the
+        lease lost."""
+        if self.release(conn, attempted):
+            return None
+        recorded = self.record(conn, [self.outcome_of(attempted, attempts, allow_retry)])
+        if not recorded:
+            return None
+        self.announce(recorded[0])
+        return recorded[0].decision
+
+    def release(self, conn: psycopg.Connection, attempted: Attempted) -> bool:
+        """Give the message back if it was not attempted (its attempt is not counted)."""
+        if attempted.result is not None:
+            return False
+        prepared, now = attempted.prepared, self.deps.clock()
+        retry_at = now + timedelta(seconds=min(30.0, self.deps.config.retry.base_seconds))
+        repo.release(conn, prepared.row, retry_at, prepared.release or "released")
+        return True
+
+    def outcome_of(
+        self, attempted: Attempted, attempts: int | None = None, allow_retry: bool = True
+    ) -> Recorded:
+        """What an attempt's result does to its message (not yet written)."""
         prepared, result = attempted.prepared, attempted.result
+        assert result is not None
         row, now = prepared.row, self.deps.clock()
         fence = row["attempts"]
         attempts = fence if attempts is None else attempts
-        if result is None:
-            retry_at = now + timedelta(seconds=min(30.0, self.deps.config.retry.base_seconds))
-            repo.release(tx, row, retry_at, prepared.release or "released")
-            return None
         config = self.deps.config
         decision = decide(
             result,
@@ -245,21 +280,20 @@ class Sender:
         )
         if decision.next is Next.RETRY and not allow_retry:
             decision = Decision(Next.FAIL, result.reason or Reason.GAVE_UP)
-        for action in attempted.actions:
-            repo.record_attempt(
-                tx,
-                {
-                    "message_id": row["message_id"],
-                    "attempt": action.number or attempts,
-                    "provider": self.provider.name,
-                    "action": action.action,
-                    "outcome": action.outcome,
-                    "reason": action.reason,
-                    "detail": action.detail[:500],
-                    "started_at": action.started_at,
-                    "finished_at": action.finished_at,
-                },
-            )
+        actions = [
+            {
+                "message_id": row["message_id"],
+                "attempt": action.number or attempts,
+                "provider": self.provider.name,
+                "action": action.action,
+                "outcome": action.outcome,
+                "reason": action.reason,
+                "detail": action.detail[:500],
+                "started_at": action.started_at,
+                "finished_at": action.finished_at,
+            }
+            for action in attempted.actions
+        ]
         values = {
             "message_id": row["message_id"],
             "fence": fence,
@@ -267,44 +301,81 @@ class Sender:
             "now": now,
             "error": f"{result.status.value}: {result.detail}"[:500] if result.detail else None,
         }
+        event: SmsSent | SmsFailed | None = None
         if decision.next is Next.SENT:
-            done = repo.mark_sent(
-                tx,
-                {
-                    **values,
-                    "provider_id": result.provider_message_id,
-                    "recipient": row.get("recipient"),
-                    "language": row.get("language"),
-                    "encoding": row.get("encoding"),
-                    "parts": row.get("parts"),
-                },
+            change = "sent"
+            values.update(
+                provider_id=result.provider_message_id,
+                recipient=row.get("recipient"),
+                language=row.get("language"),
+                encoding=row.get("encoding"),
+                parts=row.get("parts"),
+            )
+            event = SmsSent(
+                str(row["message_id"]),
+                row["template"],
+                row["user_id"],
+                row.get("ticket_id"),
+                row.get("cause_event_id"),
+                self.provider.name,
+                int(row.get("parts") or 0),
+                row.get("encoding") or "",
+                attempts,
+                now,
             )
         elif decision.next is Next.RETRY:
-            done = repo.mark_retry(
-                tx, {**values, "at": decision.at, "uncertain": decision.uncertain}
-            )
+            change = "retry"
+            values.update(at=decision.at, uncertain=decision.uncertain)
         else:
-            done = repo.mark_failed(tx, {**values, "reason": decision.reason.value})
-        if not done:
-            log.warning(
-                "outcome not recorded: the message was taken over after its lease ran out",
-                extra={"message_id": str(row["message_id"])},
-            )
-            return None
-        self._announce(tx, row, decision, result, attempts, now)
-        return decision
-
-    def _announce(
-        self,
-        tx: psycopg.Connection,
-        row: dict[str, Any],
-        decision: Decision,
-        result: SendResult,
-        attempts: int,
-        now: datetime,
-    ) -> None:
-        template, provider = row["template"], self.provider.name
+            change = "failed"
+            values.update(reason=decision.reason.value)
+            event = self._failed(row, decision.reason, attempts, now)
         meta = recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id"))
+        written = recorder.event_row(event, meta) if event is not None else None
+        return Recorded(
+            row,
+            decision,
+            result,
+            attempts,
+            now,
+            change,
+            {"values": values, "attempts": actions, "event": written},
+        )
+
+    def record(self, conn: psycopg.Connection, outcomes: list[Recorded]) -> list[Recorded]:
+        """Write ``outcomes``: one statement per kind of change (``repo.record_outcomes``:
+        the attempt records, the fenced state change and SmsSent / SmsFailed). Returns
+        those whose change applied; metrics and logs are ``announce``'s, once committed.
+        Outside a transaction, a batch the database refuses is retried one by one."""
+        done: set[Any] = set()
+        for change in ("sent", "retry", "failed"):
+            group = [o.written for o in outcomes if o.change == change]
+            if len(group) <= 1 or conn.info.transaction_status != TransactionStatus.IDLE:
+                done |= repo.record_outcomes(conn, change, group)
+                continue
+            try:
+                done |= repo.record_outcomes(conn, change, group)
+            except psycopg.Error:
+                # One outcome the database refuses must not hold back the others
+                # (until their leases run out): each on its own.
+                log.exception("recording a batch of outcomes failed; one by one")
+                for one in group:
+                    try:
+                        done |= repo.record_outcomes(conn, change, [one])
+                    except psycopg.Error:
+                        log.exception("recording an outcome failed")
+        for outcome in outcomes:
+            if outcome.row["message_id"] not in done:
+                log.warning(
+                    "outcome not recorded: the message was taken over after its lease ran out",
+                    extra={"message_id": str(outcome.row["message_id"])},
+                )
+        return [o for o in outcomes if o.row["message_id"] in done]
+
+    def announce(self, recorded: Recorded) -> None:
+        """Metrics and the log line of a recorded outcome."""
+        row, decision, attempts = recorded.row, recorded.decision, recorded.attempts
+        template, provider = row["template"], self.provider.name
         extra = {
             "message_id": str(row["message_id"]),
             "template": template,
@@ -313,25 +384,6 @@ class Sender:
             "event_id": row.get("cause_event_id"),
         }
         if decision.next is Next.SENT:
-            recorder.record(
-                tx,
-                SmsSent(
-                    str(row["message_id"]),
-                    template,
-                    row["user_id"],
-                    row.get("ticket_id"),
-                    row.get("cause_event_id"),
-                    provider,
-                    int(row.get("parts") or 0),
-                    row.get("encoding") or "",
-                    attempts,
-                    now,
-                ),
-                meta,
-                # Only a message being sent is marked sent, and nothing is recorded of
-                # it before: SmsSent opens the stream (an undelivered report may follow).
-                head=0,
-            )
             MESSAGES.labels(template, provider, "sent").inc()
             PARTS_SENT.labels(template, provider, row.get("encoding") or "ucs2").inc(
                 int(row.get("parts") or 0)
@@ -345,11 +397,38 @@ class Sender:
                 extra={**extra, "reason": reason, "retry_at": decision.at.isoformat()},
             )
         else:
-            self.announce_failure(tx, row, decision.reason, attempts, now, meta)
+            self._count_failure(row, decision.reason)
             log.warning(
                 "SMS failed",
-                extra={**extra, "reason": decision.reason.value, "detail": result.detail},
+                extra={
+                    **extra,
+                    "reason": decision.reason.value,
+                    "detail": recorded.result.detail,
+                },
             )
+
+    def _failed(
+        self, row: dict[str, Any], reason: Reason, attempts: int, now: datetime
+    ) -> SmsFailed:
+        return SmsFailed(
+            str(row["message_id"]),
+            row["template"],
+            row["user_id"],
+            row.get("ticket_id"),
+            row.get("cause_event_id"),
+            row.get("provider") or self.provider.name,
+            reason.value,
+            reason in PERMANENT,
+            attempts,
+            now,
+        )
+
+    def _count_failure(self, row: dict[str, Any], reason: Reason) -> None:
+        template, provider = row["template"], row.get("provider") or self.provider.name
+        outcome = "undelivered" if reason is Reason.UNDELIVERED else "failed"
+        MESSAGES.labels(template, provider, outcome).inc()
+        if reason in DEAD:
+            DEAD_LETTERS.labels(template, provider, reason.value).inc()
 
     def announce_failure(
         self,
@@ -358,29 +437,14 @@ class Sender:
         reason: Reason,
         attempts: int,
         now: datetime,
-        meta=None,
     ) -> None:
-        template, provider = row["template"], row.get("provider") or self.provider.name
+        """SmsFailed for a message failed outside an attempt (the sweep, a report)."""
         recorder.record(
             tx,
-            SmsFailed(
-                str(row["message_id"]),
-                template,
-                row["user_id"],
-                row.get("ticket_id"),
-                row.get("cause_event_id"),
-                provider,
-                reason.value,
-                reason in PERMANENT,
-                attempts,
-                now,
-            ),
-            meta or recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id")),
+            self._failed(row, reason, attempts, now),
+            recorder.metadata_for(row.get("correlation_id"), row.get("cause_event_id")),
         )
-        outcome = "undelivered" if reason is Reason.UNDELIVERED else "failed"
-        MESSAGES.labels(template, provider, outcome).inc()
-        if reason in DEAD:
-            DEAD_LETTERS.labels(template, provider, reason.value).inc()
+        self._count_failure(row, reason)
 
 
 def is_sent(attempted: Attempted) -> bool:

@@ -30,7 +30,7 @@ from services.notify.admin import Templates
 from services.notify.codes import CodeSender
 from services.notify.config import NotifyConfig
 from services.notify.contacts import ContactCache, IdentityContacts
-from services.notify.context import Dependencies, green_concurrently
+from services.notify.context import Dependencies, SweepSchedule, green_concurrently
 from services.notify.delivery import poll_deliveries
 from services.notify.dispatcher import Dispatcher
 from services.notify.erasure import erase_user
@@ -61,6 +61,7 @@ class Runtime(DependencyProvider):
         self.config = NotifyConfig.from_env()
         self.provider: Provider = build_provider(self.config, self.container.config["DATABASE_URL"])
         self.cache = ContactCache(self.config.contact_cache_seconds)
+        self.sweeps = SweepSchedule()
         export_zeros(self.provider.name)
         if not self.config.contact_secret:
             log.warning("IDENTITY_CONTACT_SECRET is not set: no ticket SMS can be sent")
@@ -103,6 +104,7 @@ class NotifyService(ReplayEntrypoints):
             provider=runtime.provider,
             contacts=contacts,
             run_concurrently=green_concurrently,
+            sweeps=runtime.sweeps,
         )
 
     # -- verification codes (identity only) --------------------------------------------

@@ -40,10 +40,10 @@ class ConsoleProvider(Provider):
         segments = count_segments(message.text)
         try:
             with self.pool.connection() as conn:
-                conn.execute(
+                row = conn.execute(
                     "INSERT INTO notify.outbox (client_id, recipient, body, template, parts,"
                     " encoding) VALUES (%s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (client_id) DO NOTHING",
+                    " ON CONFLICT (client_id) DO NOTHING RETURNING outbox_id",
                     (
                         message.client_id,
                         message.recipient,
@@ -52,11 +52,12 @@ class ConsoleProvider(Provider):
                         segments.parts,
                         segments.encoding.value,
                     ),
-                )
-                row = conn.execute(
-                    "SELECT outbox_id FROM notify.outbox WHERE client_id = %s",
-                    (message.client_id,),
                 ).fetchone()
+                if row is None:  # a repeated client id: the first message, as providers do
+                    row = conn.execute(
+                        "SELECT outbox_id FROM notify.outbox WHERE client_id = %s",
+                        (message.client_id,),
+                    ).fetchone()
         except Exception as exc:
             return SendResult.unknown(Reason.SERVER_ERROR, f"{type(exc).__name__}")
         shown = "[code withheld]" if message.code else message.text

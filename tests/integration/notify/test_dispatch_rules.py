@@ -6,6 +6,7 @@ replaced by a directory of numbers (the boundary, as identity's tests replace no
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,12 +17,14 @@ from pasokh_common.consumer import DeliveredEvent
 import pytest
 
 from services.notify import repository as repo
+from services.notify.admin import Templates
 from services.notify.codes import CodeSender
 from services.notify.config import HttpSettings, KavenegarSettings, NotifyConfig
 from services.notify.contacts import Contact, ContactMissing, ContactUnavailable
 from services.notify.context import Dependencies
 from services.notify.dispatcher import Dispatcher
-from services.notify.domain.idempotency import message_id_for
+from services.notify.domain.idempotency import code_message_key, message_id_for
+from services.notify.domain.outcomes import SendResult
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.rate_limit import RateLimit
 from services.notify.intake import Intake
@@ -278,3 +281,120 @@ def test_after_a_crash_a_provider_that_cannot_look_up_resends_only_if_it_dedupes
         assert len(gateway.messages_to(phone)) == 1
     finally:
         gateway.stop()
+
+
+def test_a_template_edit_applies_from_the_next_claim(world):
+    deps, server, directory = world
+    customer, phone = directory.add()
+    open_ticket(deps, customer)
+    dispatcher = Dispatcher(deps)
+    dispatcher.tick()
+    [first] = server.messages_to(phone)
+    assert first.text.startswith("درخواست شما با شمارهٔ")
+    Templates(deps).update(
+        {"id": "admin-1", "role": "admin"},
+        {"template": "ticket_opened", "language": "fa", "body": "شمارهٔ {number} ثبت شد."},
+    )
+    ticket = open_ticket(deps, customer)
+    dispatcher.tick()  # the same process, with no restart or cache to expire
+    assert server.messages_to(phone)[1].text == f"شمارهٔ {ticket['number']} ثبت شد."
+
+
+def test_a_batch_records_each_outcome_under_its_own_fence(world):
+    """Two messages sent in one batch, one of them taken over meanwhile (its lease ran
+    out and another sender claimed it): only the other is recorded, with its SmsSent."""
+    deps, _, directory = world
+    customer, _ = directory.add()
+    tickets = [open_ticket(deps, customer) for _ in range(2)]
+    dispatcher = Dispatcher(deps)
+    with deps.pool.transaction() as tx:
+        claimed = repo.claim_due(tx, NIGHT, 2, "kavenegar", NIGHT + timedelta(seconds=4))
+    prepared = [dispatcher.sender.prepare(row, repo.bodies_of(claimed)) for row in claimed]
+    dispatcher._fix(prepared)
+    attempted = [dispatcher.sender.attempt(item) for item in prepared]
+    lost, kept = claimed
+    with deps.pool.connection() as conn:  # another sender's claim of ``lost``
+        conn.execute(
+            "UPDATE notify.messages SET attempts = attempts + 1 WHERE message_id = %s",
+            (lost["message_id"],),
+        )
+    dispatcher._record(attempted)
+    with deps.pool.connection() as conn:
+        states = {
+            r["message_id"]: (r["state"], r["attempts"])
+            for r in conn.execute("SELECT message_id, state, attempts FROM notify.messages")
+        }
+        sent = conn.execute("SELECT stream_id FROM notify.events WHERE event_type = 'SmsSent'")
+        streams = [r["stream_id"] for r in sent]
+    assert states[kept["message_id"]] == ("sent", 1)
+    assert states[lost["message_id"]] == ("sending", 2)
+    assert streams == [f"sms-{kept['message_id']}"]
+    assert {t["ticket_id"] for t in tickets} == {lost["ticket_id"], kept["ticket_id"]}
+
+
+def test_an_outcome_the_database_refuses_does_not_hold_back_the_rest_of_its_batch(world):
+    deps, _, directory = world
+    customer, _ = directory.add()
+    for _ in range(2):
+        open_ticket(deps, customer)
+    dispatcher = Dispatcher(deps)
+    with deps.pool.transaction() as tx:
+        claimed = repo.claim_due(tx, NIGHT, 2, "kavenegar", NIGHT + timedelta(seconds=4))
+    prepared = [dispatcher.sender.prepare(row, repo.bodies_of(claimed)) for row in claimed]
+    dispatcher._fix(prepared)
+    attempted = [dispatcher.sender.attempt(item) for item in prepared]
+    bad, good = attempted
+    bad.result = SendResult.accepted(bad.result.provider_message_id, "text with a NUL \x00")
+    dispatcher._record(attempted)
+    with deps.pool.connection() as conn:
+        states = {
+            r["message_id"]: r["state"]
+            for r in conn.execute("SELECT message_id, state FROM notify.messages")
+        }
+    assert states[good.prepared.row["message_id"]] == "sent"
+    assert states[bad.prepared.row["message_id"]] == "sending"  # its lease will tell
+
+
+def test_a_code_request_redelivered_while_the_first_is_recording_sends_nothing(world):
+    """The first request's transaction has inserted its message and not committed
+    yet; the redelivered one waits for it, then answers from its row."""
+    deps, server, _ = world
+    phone, now = new_phone(), deps.clock()
+    request = {"user_id": "u-2", "phone": phone, "code": "2468", "purpose": "verify_phone"}
+    key = code_message_key("identity.register.twice", "u-2", "verify_phone")
+    first = {
+        "message_id": message_id_for(key),
+        "idempotency_key": key,
+        "template": "verification_code",
+        "language": "fa",
+        "urgent": True,
+        "user_id": "u-2",
+        "ticket_id": None,
+        "cause_event_id": None,
+        "correlation_id": None,
+        "params": {},
+        "recipient": phone,
+        "provider": "kavenegar",
+        "state": "sending",
+        "attempts": 1,
+        "next_attempt_at": now,
+        "lease_until": now + timedelta(seconds=60),
+        "expires_at": now + timedelta(seconds=60),
+        "created_at": now,
+    }
+    answers: list = []
+    with deps.pool.connection() as conn:
+        with conn.transaction():
+            assert repo.insert_code_message(conn, first) is not None
+            again = threading.Thread(
+                target=lambda: answers.append(
+                    CodeSender(deps).send(request, "identity.register.twice")
+                ),
+                daemon=True,
+            )
+            again.start()
+            again.join(0.5)
+            assert again.is_alive(), "the redelivered request waits for the first"
+    again.join(10)
+    assert answers == [{"message_id": str(first["message_id"]), "state": "sending", "parts": None}]
+    assert server.messages_to(phone) == []

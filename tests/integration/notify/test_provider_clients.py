@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -262,6 +263,10 @@ def test_the_console_provider_writes_the_outbox_once(notify_pool):
     message = outgoing(phone, "کد تأیید: 1234", code="1234")
     first, again = client.send(message), client.send(message)
     assert first.provider_message_id == again.provider_message_id
+    # A replayed client id answers with the first message, whatever it carries now.
+    replayed = client.send(replace(message, text="کد تأیید: 9999", code="9999"))
+    assert replayed.status is Status.ACCEPTED
+    assert replayed.provider_message_id == first.provider_message_id
     since = datetime.now(UTC)
     assert client.lookup(message, since).answer is Lookup.FOUND
     assert client.lookup(outgoing(phone), since).answer is Lookup.NOT_FOUND

@@ -1,0 +1,113 @@
+"""A reply (or closing) and its TicketOpened, handled at the same time by two
+transactions on real PostgreSQL: whichever order they take, the reply's SMS is queued
+exactly once, and a reply to a ticket already recorded takes no lock at all."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from types import MappingProxyType
+
+from pasokh_common.consumer import DeliveredEvent
+
+import pytest
+
+from services.notify import repository as repo
+from services.notify.config import NotifyConfig
+from services.notify.context import Dependencies
+from services.notify.intake import Intake
+from services.notify.providers.console import ConsoleProvider
+from tests.integration.notify.conftest import reply_posted, ticket_opened
+
+pytestmark = pytest.mark.integration
+
+
+def deps_for(pool) -> Dependencies:
+    return Dependencies(pool, NotifyConfig(), ConsoleProvider(pool), contacts=None)
+
+
+def delivered(event_type: str, data: dict) -> DeliveredEvent:
+    return DeliveredEvent(str(uuid.uuid4()), event_type, data, MappingProxyType({}), 1, False)
+
+
+def in_thread(work) -> tuple[threading.Thread, list]:
+    errors: list = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # the test thread reports it
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def queued(pool, ticket_id: str) -> list[str]:
+    with pool.connection() as conn:
+        return sorted(r["template"] for r in repo.messages_for_ticket(conn, ticket_id, 10))
+
+
+def held(pool) -> int:
+    with pool.connection() as conn:
+        return conn.execute("SELECT count(*) AS n FROM notify.held_ticket_events").fetchone()["n"]
+
+
+def test_a_reply_first_is_held_and_its_ticket_opened_waits_for_it_then_queues_it(notify_pool):
+    intake = Intake(deps_for(notify_pool))
+    ticket = ticket_opened(str(uuid.uuid4()))
+    opened = delivered("TicketOpened", ticket)
+    reply = delivered("ReplyPosted", reply_posted(ticket["ticket_id"]))
+    with notify_pool.connection() as conn:
+        with conn.transaction():
+            intake.reply_posted(conn, reply)  # not found: locks and holds
+            thread, errors = in_thread(
+                lambda: _in_transaction(notify_pool, intake.ticket_opened, opened)
+            )
+            thread.join(0.5)
+            assert thread.is_alive(), "the TicketOpened must wait for the reply's lock"
+    thread.join(10)
+    assert not thread.is_alive() and errors == []
+    assert queued(notify_pool, ticket["ticket_id"]) == ["ticket_answered", "ticket_opened"]
+    assert held(notify_pool) == 0
+
+
+def test_a_reply_waiting_for_the_lock_finds_the_ticket_its_opening_recorded(notify_pool):
+    intake = Intake(deps_for(notify_pool))
+    ticket = ticket_opened(str(uuid.uuid4()))
+    opened = delivered("TicketOpened", ticket)
+    reply = delivered("ReplyPosted", reply_posted(ticket["ticket_id"]))
+    with notify_pool.connection() as conn:
+        with conn.transaction():
+            intake.ticket_opened(conn, opened)  # holds the lock until it commits
+            thread, errors = in_thread(
+                lambda: _in_transaction(notify_pool, intake.reply_posted, reply)
+            )
+            thread.join(0.5)
+            assert thread.is_alive(), "the reply must wait for the opening's lock"
+    thread.join(10)
+    assert not thread.is_alive() and errors == []
+    assert queued(notify_pool, ticket["ticket_id"]) == ["ticket_answered", "ticket_opened"]
+    assert held(notify_pool) == 0  # found under the lock, not held
+
+
+def test_a_reply_to_a_recorded_ticket_takes_no_lock(notify_pool):
+    intake = Intake(deps_for(notify_pool))
+    ticket = ticket_opened(str(uuid.uuid4()))
+    _in_transaction(notify_pool, intake.ticket_opened, delivered("TicketOpened", ticket))
+    reply = delivered("ReplyPosted", reply_posted(ticket["ticket_id"]))
+    with notify_pool.connection() as conn:
+        with conn.transaction():
+            repo.lock_ticket(conn, ticket["ticket_id"])  # someone else holds the lock
+            thread, errors = in_thread(
+                lambda: _in_transaction(notify_pool, intake.reply_posted, reply)
+            )
+            thread.join(5)
+            assert not thread.is_alive() and errors == []
+    assert queued(notify_pool, ticket["ticket_id"]) == ["ticket_answered", "ticket_opened"]
+
+
+def _in_transaction(pool, handler, event: DeliveredEvent) -> None:
+    with pool.transaction() as tx:
+        handler(tx, event)
