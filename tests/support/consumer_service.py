@@ -5,7 +5,8 @@ Its behaviour is driven by the event body, so one service covers every scenario:
 ``consumertest.blocks`` holds ``key`` (a "bug" the test can fix), ``{"sleep": s}``
 holds the transaction open for s seconds on the first delivery (to be killed
 mid-handling). Every application inserts one row into ``consumertest.applied``
-(no unique key), so an event applied twice shows up as two rows.
+(no unique key), so an event applied twice shows up as two rows; the row keeps the
+id of the transaction that applied it, so tests can see events applied together.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ CREATE TABLE consumertest.applied (
     attempt     integer NOT NULL,
     redelivered boolean NOT NULL,
     event_type  text    NOT NULL,
-    payload     jsonb
+    payload     jsonb,
+    xact        bigint  NOT NULL DEFAULT txid_current()
 );
 CREATE TABLE consumertest.blocks (key text PRIMARY KEY);
 GRANT SELECT, INSERT ON consumertest.applied, consumertest.blocks TO {app_role};
