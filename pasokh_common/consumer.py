@@ -822,7 +822,39 @@ def _run_once(service: Any, handler: Callable, delivery: _Delivery) -> Outcome:
     return Outcome.PROCESSED
 
 
-def _run_together(service: Any, handler: Callable, deliveries: Sequence[_Delivery]) -> list:
+BatchLock = Callable[[Any, Any, Sequence[DeliveredEvent]], None]
+
+
+def lock_advisory(tx: Any, keys: Iterable[str]) -> None:
+    """Take the transaction-scoped advisory locks ``hashtextextended(key, 0)`` of all
+    ``keys`` in one statement, in the order of their lock values: two transactions
+    that lock their whole set this way before anything else never deadlock each
+    other. For a handler's ``batch_lock``; locks it takes again later are re-entrant."""
+    wanted = sorted({str(k) for k in keys})
+    if wanted:
+        tx.execute(
+            "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT"
+            " hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS l",
+            (wanted,),
+        )
+
+
+def ticket_ids_of(events: Iterable[DeliveredEvent]) -> list[str]:
+    """The ``ticket_id`` of each event's body that has one (for a ``batch_lock``)."""
+    found = []
+    for event in events:
+        ticket_id = event.data.get("ticket_id") if isinstance(event.data, dict) else None
+        if isinstance(ticket_id, str) and ticket_id:
+            found.append(ticket_id)
+    return found
+
+
+def _run_together(
+    service: Any,
+    handler: Callable,
+    deliveries: Sequence[_Delivery],
+    batch_lock: BatchLock | None = None,
+) -> list:
     """Claim every event in one statement and apply the newly claimed ones in order,
     all in ONE transaction. Raises (after the rollback) if anything fails."""
     first = deliveries[0]
@@ -832,6 +864,8 @@ def _run_together(service: Any, handler: Callable, deliveries: Sequence[_Deliver
     with pool.transaction() as tx:
         _AFTER_COMMIT[tx] = callbacks
         try:
+            if batch_lock is not None:
+                batch_lock(service, tx, [d.event for d in deliveries])
             claimed = claim_events(
                 tx, first.schema, first.consumer, [d.event.event_id for d in deliveries]
             )
@@ -867,6 +901,7 @@ def _run_batch(
     handler: Callable,
     wanted: Callable[[Any, DeliveredEvent], bool] | None,
     batch: _Batch,
+    batch_lock: BatchLock | None = None,
 ) -> list[_Result]:
     """One result per delivery, in order. The wanted ones go through one transaction;
     if it fails, each of them through its own (the one-at-a-time path)."""
@@ -891,7 +926,7 @@ def _run_batch(
     elif todo:
         started = time.monotonic()
         try:
-            outcomes = _run_together(service, handler, [d for _, d in todo])
+            outcomes = _run_together(service, handler, [d for _, d in todo], batch_lock)
         except Exception as exc:
             consumer = todo[0][1].consumer
             BATCH_FALLBACKS.labels(consumer=consumer).inc()
@@ -919,6 +954,7 @@ def idempotent_event_handler(
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     wanted: Callable[[Any, DeliveredEvent], bool] | None = None,
     batch: bool = True,
+    batch_lock: BatchLock | None = None,
     **kwargs: Any,
 ) -> Callable[[Callable], Callable]:
     """Decorate ``def handle(self, tx, event)`` as an exactly-once event handler.
@@ -932,13 +968,17 @@ def idempotent_event_handler(
     should not pay a database round trip for each of the others). ``batch=False``
     keeps the handler at one delivery per worker and transaction whatever
     ``CONSUMER_BATCH_SIZE`` says (for a handler that cannot share a transaction).
+    ``batch_lock(self, tx, events)``, when given, runs first in a batch's transaction
+    (before the claim): a handler that takes a lock per event (a ticket's advisory
+    lock) takes all of the batch's here, in one fixed order (``lock_advisory``), so two
+    batches locking the same tickets in different orders cannot deadlock.
     """
 
     def decorate(handler: Callable) -> Callable:
         @functools.wraps(handler)
         def run(self, delivery: _Delivery | _Batch) -> Outcome | list[_Result]:
             if isinstance(delivery, _Batch):
-                return _run_batch(self, handler, wanted, delivery)
+                return _run_batch(self, handler, wanted, delivery, batch_lock)
             if wanted is not None and not wanted(self, delivery.event):
                 return Outcome.IGNORED
             return _run_once(self, handler, delivery)
