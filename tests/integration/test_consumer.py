@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -18,7 +19,12 @@ from pathlib import Path
 
 import pasokh_common  # noqa: F401  (before psycopg)
 from pasokh_common import dlq
-from pasokh_common.consumer import dead_queue_name, declare_topology, service_topologies
+from pasokh_common.consumer import (
+    dead_queue_name,
+    declare_topology,
+    lock_advisory,
+    service_topologies,
+)
 from pasokh_common.consumer_sql import create_processed_events
 
 import psycopg
@@ -571,3 +577,56 @@ def test_duplicates_inside_a_batch_are_skipped(start_service, topology: str, con
     assert len({r["xact"] for r in rows}) < len(rows)
     assert service.metric("pasokh_consumer_batch_fallbacks_total") == 0
     assert queue_counts(topology, QUEUE)[0] == 0
+
+
+def test_batch_locks_are_taken_in_one_order_whatever_the_order_of_the_events(
+    consumer_db: dict,
+):
+    """``lock_advisory`` takes a batch's locks in the order of their lock values,
+    whatever order its events came in, so two batches locking the same tickets never
+    hold one each while waiting for the other's (a deadlock). Here the lock with the
+    highest value is held elsewhere and listed first: the batch must have taken every
+    other lock and wait for that one last."""
+    admin_url = consumer_db["admin_url"]
+    keys = [f"ticket:{n}" for n in range(10)]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        by_value = conn.execute(
+            "SELECT k FROM unnest(%s::text[]) AS k ORDER BY hashtextextended(k, 0)", (keys,)
+        ).fetchall()
+    highest = by_value[-1][0]
+    listed = [highest] + [k for k in keys if k != highest]
+    outcome: list[object] = []
+
+    with psycopg.connect(admin_url) as holder, psycopg.connect(admin_url) as batch:
+        batch_pid = batch.info.backend_pid
+        holder.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (highest,))
+
+        def run_batch() -> None:
+            try:
+                with batch.transaction():
+                    lock_advisory(batch, listed)
+                outcome.append("done")
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=run_batch)
+        thread.start()
+
+        def locks_of_batch() -> tuple[int, int]:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                return conn.execute(
+                    "SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted)"
+                    " FROM pg_locks WHERE locktype = 'advisory' AND pid = %s",
+                    (batch_pid,),
+                ).fetchone()
+
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while locks_of_batch()[1] == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            held_while_waiting = locks_of_batch()
+        finally:
+            holder.commit()
+            thread.join(timeout=WAIT_SECONDS)
+    assert held_while_waiting == (len(keys) - 1, 1)
+    assert outcome == ["done"]
