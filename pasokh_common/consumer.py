@@ -582,11 +582,11 @@ class IdempotentEventHandler(EventHandler):
                     )
                     messages.append(message)
                 if deliveries:
-                    self._run_batch(_Batch(tuple(deliveries)), messages)
+                    self._spawn_batch(_Batch(tuple(deliveries)), messages)
         finally:
             self._runner = None
 
-    def _run_batch(self, batch: _Batch, messages: list) -> None:
+    def _spawn_batch(self, batch: _Batch, messages: list) -> None:
         try:
             worker_ctx = self.container.spawn_worker(
                 self,
