@@ -91,13 +91,16 @@ class ServiceProcess:
     def log_tail(self) -> str:
         return self.log_text()[-4000:]
 
-    def metric(self, name: str) -> float:
+    def metric(self, name: str, **labels: str) -> float:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             text = response.read().decode()
+        wanted = {"consumer": CONSUMER, **labels}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                if sample.name == name and sample.labels.get("consumer") == CONSUMER:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in wanted.items()
+                ):
                     return sample.value
         return 0.0
 
@@ -515,6 +518,8 @@ def test_a_burst_waiting_in_the_queue_is_applied_once_in_order(
         assert transactions < len(events)
         assert 1 <= batches < len(events)
         assert service.metric("pasokh_consumer_batch_size_sum") == len(events)
+        # Some batch was larger than nameko's prefetch of max_workers (10) would allow.
+        assert service.metric("pasokh_consumer_batch_size_bucket", le="10.0") < batches
         assert service.metric("pasokh_consumer_batch_fallbacks_total") == 0
     assert service.metric("pasokh_consumer_handler_seconds_count") == len(events)
     assert service.metric("pasokh_consumer_duplicates_total") == 0
