@@ -9,6 +9,13 @@ an event". ``idempotent_event_handler`` keeps nameko's queue naming and topology
 * ONE transaction on the service's ``Database`` dependency records
   ``(consumer, event_id)`` in ``<schema>.processed_events`` and runs the handler; a
   redelivered event finds its row and is skipped, so the effect happens once.
+* Deliveries that wait together are taken together (``CONSUMER_BATCH_SIZE``, default
+  50): one worker and ONE transaction claim all their ids in one statement and run
+  the handler for each newly claimed event in delivery order, then all are acked. If
+  that transaction fails for any reason, it is rolled back and each delivery of the
+  batch goes the one-at-a-time way (its own transaction, retry, dead letter), so a
+  poison event only fails itself. At most one batch per handler and process is in
+  flight; a lone delivery is handled at once (no timer).
 * A failure is published (with publisher confirms, BEFORE the original is acked) to
   ``<queue>.retry.<n>``: a durable queue whose fixed ``x-message-ttl`` dead-letters
   the copy back into ``<queue>`` after the delay. One queue per attempt level, so a
@@ -19,26 +26,32 @@ an event". ``idempotent_event_handler`` keeps nameko's queue naming and topology
 
 Handlers look like ``def handle(self, tx: psycopg.Connection, event: DeliveredEvent)``.
 The decorated attribute on the class is a thin wrapper; the original function stays
-reachable as ``Service.handle.__wrapped__`` for direct unit tests.
+reachable as ``Service.handle.__wrapped__`` for direct unit tests. A handler may share
+its transaction with other events of a batch: whatever it must do only once the
+transaction has committed (metrics, in-memory state) goes through ``after_commit``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import logging
 import os
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from pasokh_common.consumer_sql import claim_event
+from pasokh_common.consumer_sql import claim_event, claim_events
 from pasokh_common.metrics import LATENCY_BUCKETS
 from pasokh_common.nameko_deps import Database
 
+import eventlet
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher as AmqpPublisher
 from nameko.amqp.publish import get_connection
@@ -57,6 +70,11 @@ RETRY_DELAYS_CONFIG_KEY = "CONSUMER_RETRY_DELAYS"
 RETRY_DELAYS_ENV = "PASOKH_CONSUMER_RETRY_DELAYS"
 QUEUE_TYPE_CONFIG_KEY = "CONSUMER_QUEUE_TYPE"
 QUEUE_TYPE_ENV = "PASOKH_CONSUMER_QUEUE_TYPE"
+DEFAULT_BATCH_SIZE = 50
+BATCH_SIZE_CONFIG_KEY = "CONSUMER_BATCH_SIZE"
+BATCH_SIZE_ENV = "PASOKH_CONSUMER_BATCH_SIZE"
+PREFETCH_CONFIG_KEY = "CONSUMER_PREFETCH_COUNT"
+PREFETCH_ENV = "PASOKH_CONSUMER_PREFETCH_COUNT"
 
 # Headers this helper owns on the messages it republishes.
 ATTEMPT_HEADER = "x-pasokh-attempt"
@@ -84,6 +102,7 @@ MAX_ERROR_TEXT = 1000
 # After a failed publish the original is requeued; this pause keeps a broker outage
 # from turning into a hot redelivery loop.
 REQUEUE_PAUSE_SECONDS = 1.0
+MISSING_ID_ERROR = "MissingEventId: no message_id or cloudEvents_id, cannot deduplicate"
 
 _LABELS = ("consumer", "event_type")
 PROCESSED = Counter("pasokh_consumer_processed_total", "Events whose handler committed.", _LABELS)
@@ -103,9 +122,20 @@ DEAD_LETTERED = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "pasokh_consumer_handler_seconds",
-    "Time to claim, handle and commit one delivery.",
+    "Time to claim, handle and commit one delivery (in a batch: its share of the batch).",
     _LABELS,
     buckets=LATENCY_BUCKETS,
+)
+BATCH_SIZE = Histogram(
+    "pasokh_consumer_batch_size",
+    "Deliveries taken together into one worker (and at most one transaction).",
+    ("consumer",),
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)
+BATCH_FALLBACKS = Counter(
+    "pasokh_consumer_batch_fallbacks_total",
+    "Batch transactions that failed and were redone one delivery at a time.",
+    ("consumer",),
 )
 
 
@@ -135,6 +165,48 @@ class _Delivery:
     consumer: str
     schema: str
     db_attr: str
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Passed to the worker: deliveries of one queue, in delivery order."""
+
+    deliveries: tuple[_Delivery, ...]
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What became of one delivery of a batch: an Outcome, or the error it raised."""
+
+    outcome: Outcome | BaseException
+    seconds: float
+
+
+# -- after commit ------------------------------------------------------------------------
+
+# Callbacks of the consumer transactions now open, by connection.
+_AFTER_COMMIT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def after_commit(tx: Any, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once ``tx`` (a consumer's transaction) has committed; never
+    when it rolls back. A batch transaction that fails is rolled back and its events
+    handled again one by one, so a handler that counts a metric or updates memory
+    directly would do it twice. Outside a consumer's transaction (a direct call from a
+    test or another caller) the callback runs at once."""
+    callbacks = _AFTER_COMMIT.get(tx)
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
+
+
+def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
 
 
 # -- configuration and topology --------------------------------------------------------
@@ -172,6 +244,35 @@ def resolve_queue_type(config: Mapping[str, Any] | None) -> str:
     if value not in ("classic", "quorum"):
         raise ValueError(f"consumer queue type must be classic or quorum, got {value!r}")
     return value
+
+
+def _positive_int(raw: Any, what: str) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"{what} must be a whole number >= 1, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{what} must be a whole number >= 1, got {raw!r}")
+    return value
+
+
+def resolve_batch_size(config: Mapping[str, Any] | None) -> int:
+    """nameko config ``CONSUMER_BATCH_SIZE``, else env, else 50; 1 = one delivery per
+    transaction (the behaviour before batching)."""
+    raw = (config or {}).get(BATCH_SIZE_CONFIG_KEY) or os.environ.get(BATCH_SIZE_ENV, "")
+    if not str(raw).strip():
+        return DEFAULT_BATCH_SIZE
+    return _positive_int(raw, "consumer batch size")
+
+
+def resolve_prefetch_count(config: Mapping[str, Any] | None, max_workers: int) -> int:
+    """Unacknowledged deliveries RabbitMQ gives each handler's queue. nameko uses
+    ``max_workers``, which would cap a batch at that; by default twice the batch
+    size, so the next batch gathers while one is in flight."""
+    raw = (config or {}).get(PREFETCH_CONFIG_KEY) or os.environ.get(PREFETCH_ENV, "")
+    if str(raw).strip():
+        return _positive_int(raw, "consumer prefetch count")
+    return max(int(max_workers), 2 * resolve_batch_size(config))
 
 
 def delay_for_level(delays: Sequence[float], level: int) -> float:
@@ -296,6 +397,18 @@ class _ParkingQueueConsumer(QueueConsumer):
             consumer.on_decode_error = functools.partial(self._on_decode_error, provider)
         return consumers
 
+    @property
+    def prefetch_count(self) -> int:
+        return resolve_prefetch_count(self.container.config, self.container.max_workers)
+
+    def handle_message(self, provider, body, message) -> None:
+        """A batching handler only queues the delivery here, in the consumer's own
+        thread (no thread per message); its runner takes it."""
+        if getattr(provider, "batch_size", 1) > 1:
+            provider.enqueue(body, message)
+        else:
+            super().handle_message(provider, body, message)
+
     def _on_decode_error(self, provider, message, exc) -> None:
         self.container.spawn_managed_thread(
             functools.partial(provider.park_undecodable, message, exc),
@@ -320,6 +433,7 @@ class IdempotentEventHandler(EventHandler):
         max_attempts: int = 5,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         bind: bool = True,
+        batch: bool = True,
         **kwargs: Any,
     ) -> None:
         if max_attempts < 1:
@@ -336,6 +450,11 @@ class IdempotentEventHandler(EventHandler):
         self.max_attempts = max_attempts
         self.default_retry_delays = tuple(retry_delays)
         self.bind_queue = bind  # (nameko extensions already have a bind method)
+        self.batch = batch
+        self.batch_size = 1
+        self._pending: deque = deque()
+        self._runner = None
+        self._stopping = False
         super().__init__(
             source_service,
             event_type,
@@ -372,10 +491,14 @@ class IdempotentEventHandler(EventHandler):
         self.consumer = self.consumer_name or f"{service_name}.{self.method_name}"
         self.schema_name = self.schema or service_name
         self.retry_delays = resolve_retry_delays(config, self.default_retry_delays)
+        self.batch_size = resolve_batch_size(config) if self.batch else 1
         self._check_database_dependency()
         # Export every series at 0 from the start: rate() and alerts need a baseline.
-        for metric in (PROCESSED, DUPLICATES, RETRIES, DEAD_LETTERED, HANDLER_SECONDS):
+        for metric in (PROCESSED, DUPLICATES, IGNORED, RETRIES, DEAD_LETTERED, HANDLER_SECONDS):
             metric.labels(**self._labels())
+        if self.batch_size > 1:
+            BATCH_SIZE.labels(consumer=self.consumer)
+            BATCH_FALLBACKS.labels(consumer=self.consumer)
         layout = consumer_topology(
             self.queue.name,
             self.queue.exchange,
@@ -412,11 +535,7 @@ class IdempotentEventHandler(EventHandler):
         """Runs in a managed thread per message: build the event, hand it to a worker."""
         event = self._delivered_event(body, message)
         if not event.event_id:
-            self._park(
-                message,
-                event,
-                "MissingEventId: no message_id or cloudEvents_id, cannot deduplicate",
-            )
+            self._park(message, event, MISSING_ID_ERROR)
             return
         delivery = _Delivery(event, self.consumer, self.schema_name, self.db_attr)
         started = time.monotonic()
@@ -430,6 +549,99 @@ class IdempotentEventHandler(EventHandler):
             )
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+
+    # batches ---------------------------------------------------------------------
+
+    def enqueue(self, body: Any, message) -> None:
+        """Called in the queue consumer's thread: queue the delivery for the runner,
+        starting one if none is running. Deliveries that arrive while a batch is in
+        flight wait here and form the next batch."""
+        if self._stopping:
+            self.queue_consumer.requeue_message(message)
+            return
+        self._pending.append((body, message))
+        if self._runner is None:
+            self._runner = self.container.spawn_managed_thread(
+                self._drain, identifier=f"{self.consumer}.batches"
+            )
+
+    def stop(self) -> None:
+        self._stopping = True
+        super().stop()
+
+    def _drain(self) -> None:
+        """One batch at a time, in delivery order, until nothing waits."""
+        try:
+            while self._pending:
+                if self._stopping:
+                    self._requeue_pending()
+                    return
+                taken = [
+                    self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))
+                ]
+                deliveries, messages = [], []
+                for body, message in taken:
+                    event = self._delivered_event(body, message)
+                    if not event.event_id:
+                        self._park(message, event, MISSING_ID_ERROR)
+                        continue
+                    deliveries.append(
+                        _Delivery(event, self.consumer, self.schema_name, self.db_attr)
+                    )
+                    messages.append(message)
+                if deliveries:
+                    self._spawn_batch(_Batch(tuple(deliveries)), messages)
+        finally:
+            self._runner = None
+
+    def _spawn_batch(self, batch: _Batch, messages: list) -> None:
+        try:
+            worker_ctx = self.container.spawn_worker(
+                self,
+                (batch,),
+                {},
+                context_data=self._context_data(messages[0]),
+                handle_result=functools.partial(self._handle_batch_result, messages),
+            )
+        except ContainerBeingKilled:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+            self._requeue_pending()
+            return
+        # nameko 2.14 keeps the worker's green thread here; waiting for it keeps one
+        # batch per handler in flight.
+        thread = self.container._worker_threads.get(worker_ctx)
+        if thread is not None:
+            # A failure outside the handler is logged by nameko; the messages stay
+            # unacknowledged and return to the queue with the connection.
+            with contextlib.suppress(Exception):
+                thread.wait()
+        eventlet.sleep(0)  # let the consumer thread take what has arrived meanwhile
+
+    def _requeue_pending(self) -> None:
+        while self._pending:
+            _, message = self._pending.popleft()
+            self.queue_consumer.requeue_message(message)
+
+    def _handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
+        """Runs in the worker thread: the transaction (or each of the fallback's) is
+        over; ack what is done, retry or park what failed, count."""
+        batch: _Batch = worker_ctx.args[0]
+        if exc_info is not None:  # the batch code itself failed: every delivery did
+            results = [_Result(exc_info[1], 0.0)] * len(batch.deliveries)
+        else:
+            results = result
+        BATCH_SIZE.labels(consumer=self.consumer).observe(len(batch.deliveries))
+        for delivery, message, outcome in zip(batch.deliveries, messages, results, strict=True):
+            HANDLER_SECONDS.labels(**self._labels()).observe(outcome.seconds)
+            if isinstance(outcome.outcome, BaseException):
+                self._handle_failure(message, delivery.event, outcome.outcome)
+            else:
+                self._count(outcome.outcome, delivery.event)
+                self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    # single deliveries ---------------------------------------------------------
 
     def _delivered_event(self, body: Any, message) -> DeliveredEvent:
         properties = message.properties or {}
@@ -475,18 +687,21 @@ class IdempotentEventHandler(EventHandler):
         """Runs in the worker thread, so a graceful stop waits for the ack or the retry."""
         HANDLER_SECONDS.labels(**self._labels()).observe(time.monotonic() - started)
         if exc_info is None:
-            if result is Outcome.DUPLICATE:
-                DUPLICATES.labels(**self._labels()).inc()
-                log.info("duplicate event skipped", extra=self._log_extra(event))
-            elif result is Outcome.IGNORED:
-                IGNORED.labels(**self._labels()).inc()
-            else:
-                PROCESSED.labels(**self._labels()).inc()
-                log.info("event processed", extra=self._log_extra(event))
+            self._count(result, event)
             self.queue_consumer.ack_message(message)
         else:
             self._handle_failure(message, event, exc_info[1])
         return result, exc_info
+
+    def _count(self, outcome: Outcome, event: DeliveredEvent) -> None:
+        if outcome is Outcome.DUPLICATE:
+            DUPLICATES.labels(**self._labels()).inc()
+            log.info("duplicate event skipped", extra=self._log_extra(event))
+        elif outcome is Outcome.IGNORED:
+            IGNORED.labels(**self._labels()).inc()
+        else:
+            PROCESSED.labels(**self._labels()).inc()
+            log.info("event processed", extra=self._log_extra(event))
 
     def _handle_failure(self, message, event: DeliveredEvent, exc: BaseException) -> None:
         error = _error_text(exc)
@@ -602,11 +817,138 @@ def _error_text(exc: BaseException) -> str:
 def _run_once(service: Any, handler: Callable, delivery: _Delivery) -> Outcome:
     """Claim the event and apply it in one transaction: both commit or neither."""
     pool = getattr(service, delivery.db_attr)
+    callbacks: list[Callable[[], None]] = []
     with pool.transaction() as tx:
-        if not claim_event(tx, delivery.schema, delivery.consumer, delivery.event.event_id):
-            return Outcome.DUPLICATE
-        handler(service, tx, delivery.event)
+        _AFTER_COMMIT[tx] = callbacks
+        try:
+            if not claim_event(tx, delivery.schema, delivery.consumer, delivery.event.event_id):
+                return Outcome.DUPLICATE
+            handler(service, tx, delivery.event)
+        finally:
+            _AFTER_COMMIT.pop(tx, None)
+    _run_callbacks(callbacks)
     return Outcome.PROCESSED
+
+
+BatchLock = Callable[[Any, Any, Sequence[DeliveredEvent]], None]
+
+
+def lock_advisory(tx: Any, keys: Iterable[str]) -> None:
+    """Take the transaction-scoped advisory locks ``hashtextextended(key, 0)`` of all
+    ``keys`` in one statement, in the order of their lock values: two transactions
+    that lock their whole set this way before anything else never deadlock each
+    other. For a handler's ``batch_lock``; locks it takes again later are re-entrant."""
+    wanted = sorted({str(k) for k in keys})
+    if wanted:
+        tx.execute(
+            "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT"
+            " hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS l",
+            (wanted,),
+        )
+
+
+def ticket_ids_of(events: Iterable[DeliveredEvent]) -> list[str]:
+    """The ``ticket_id`` of each event's body that has one (for a ``batch_lock``)."""
+    found = []
+    for event in events:
+        ticket_id = event.data.get("ticket_id") if isinstance(event.data, dict) else None
+        if isinstance(ticket_id, str) and ticket_id:
+            found.append(ticket_id)
+    return found
+
+
+def _run_together(
+    service: Any,
+    handler: Callable,
+    deliveries: Sequence[_Delivery],
+    batch_lock: BatchLock | None = None,
+) -> list:
+    """Claim every event in one statement and apply the newly claimed ones in order,
+    all in ONE transaction. Raises (after the rollback) if anything fails."""
+    first = deliveries[0]
+    pool = getattr(service, first.db_attr)
+    callbacks: list[Callable[[], None]] = []
+    outcomes = []
+    with pool.transaction() as tx:
+        _AFTER_COMMIT[tx] = callbacks
+        try:
+            if batch_lock is not None:
+                batch_lock(service, tx, [d.event for d in deliveries])
+            claimed = claim_events(
+                tx, first.schema, first.consumer, [d.event.event_id for d in deliveries]
+            )
+            for delivery in deliveries:
+                if delivery.event.event_id in claimed:
+                    claimed.discard(delivery.event.event_id)  # a second copy is a duplicate
+                    handler(service, tx, delivery.event)
+                    outcomes.append(Outcome.PROCESSED)
+                else:
+                    outcomes.append(Outcome.DUPLICATE)
+        finally:
+            _AFTER_COMMIT.pop(tx, None)
+    _run_callbacks(callbacks)
+    return outcomes
+
+
+def _timed_once(service: Any, handler: Callable, delivery: _Delivery) -> _Result:
+    started = time.monotonic()
+    try:
+        outcome: Outcome | BaseException = _run_once(service, handler, delivery)
+    except Exception as exc:
+        log.error(
+            "error handling event",
+            exc_info=True,
+            extra={"event_id": delivery.event.event_id, "consumer": delivery.consumer},
+        )
+        outcome = exc
+    return _Result(outcome, time.monotonic() - started)
+
+
+def _run_batch(
+    service: Any,
+    handler: Callable,
+    wanted: Callable[[Any, DeliveredEvent], bool] | None,
+    batch: _Batch,
+    batch_lock: BatchLock | None = None,
+) -> list[_Result]:
+    """One result per delivery, in order. The wanted ones go through one transaction;
+    if it fails, each of them through its own (the one-at-a-time path)."""
+    results: list[_Result | None] = []
+    todo: list[tuple[int, _Delivery]] = []
+    for delivery in batch.deliveries:
+        started = time.monotonic()
+        try:
+            keep = wanted is None or wanted(service, delivery.event)
+        except Exception as exc:
+            log.error("error asking whether the event is wanted", exc_info=True)
+            results.append(_Result(exc, time.monotonic() - started))
+            continue
+        if keep:
+            todo.append((len(results), delivery))
+            results.append(None)
+        else:
+            results.append(_Result(Outcome.IGNORED, time.monotonic() - started))
+    if len(todo) == 1:
+        index, delivery = todo[0]
+        results[index] = _timed_once(service, handler, delivery)
+    elif todo:
+        started = time.monotonic()
+        try:
+            outcomes = _run_together(service, handler, [d for _, d in todo], batch_lock)
+        except Exception as exc:
+            consumer = todo[0][1].consumer
+            BATCH_FALLBACKS.labels(consumer=consumer).inc()
+            log.warning(
+                "batch failed; handling its events one by one",
+                extra={"consumer": consumer, "batch_size": len(todo), "error": _error_text(exc)},
+            )
+            for index, delivery in todo:
+                results[index] = _timed_once(service, handler, delivery)
+        else:
+            share = (time.monotonic() - started) / len(todo)
+            for (index, _), outcome in zip(todo, outcomes, strict=True):
+                results[index] = _Result(outcome, share)
+    return results
 
 
 def idempotent_event_handler(
@@ -620,6 +962,8 @@ def idempotent_event_handler(
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     wanted: Callable[[Any, DeliveredEvent], bool] | None = None,
     bind: bool = True,
+    batch: bool = True,
+    batch_lock: BatchLock | None = None,
     **kwargs: Any,
 ) -> Callable[[Callable], Callable]:
     """Decorate ``def handle(self, tx, event)`` as an exactly-once event handler.
@@ -632,12 +976,20 @@ def idempotent_event_handler(
     with no transaction at all (a subscriber to ``#`` that needs few of the events
     should not pay a database round trip for each of the others).
     ``bind=False`` declares the queue unbound: the service manages its bindings itself
-    (routing keys narrower than ``event_type``, changed at run time).
+    (routing keys narrower than ``event_type``, changed at run time). ``batch=False``
+    keeps the handler at one delivery per worker and transaction whatever
+    ``CONSUMER_BATCH_SIZE`` says (for a handler that cannot share a transaction).
+    ``batch_lock(self, tx, events)``, when given, runs first in a batch's transaction
+    (before the claim): a handler that takes a lock per event (a ticket's advisory
+    lock) takes all of the batch's here, in one fixed order (``lock_advisory``), so two
+    batches locking the same tickets in different orders cannot deadlock.
     """
 
     def decorate(handler: Callable) -> Callable:
         @functools.wraps(handler)
-        def run(self, delivery: _Delivery) -> Outcome:
+        def run(self, delivery: _Delivery | _Batch) -> Outcome | list[_Result]:
+            if isinstance(delivery, _Batch):
+                return _run_batch(self, handler, wanted, delivery, batch_lock)
             if wanted is not None and not wanted(self, delivery.event):
                 return Outcome.IGNORED
             return _run_once(self, handler, delivery)
@@ -653,6 +1005,7 @@ def idempotent_event_handler(
                 max_attempts=max_attempts,
                 retry_delays=retry_delays,
                 bind=bind,
+                batch=batch,
                 **kwargs,
             ),
         )

@@ -70,3 +70,23 @@ def claim_event(tx: psycopg.Connection, schema: str, consumer: str, event_id: st
         (consumer, event_id),
     )
     return cursor.rowcount == 1
+
+
+def claim_events(
+    tx: psycopg.Connection, schema: str, consumer: str, event_ids: list[str]
+) -> set[str]:
+    """``claim_event`` for many events in one statement: the ids newly recorded (an id
+    listed twice is claimed once). Same transaction rule as ``claim_event``."""
+    cursor = tx.execute(
+        sql.SQL(
+            "INSERT INTO {}.processed_events (consumer, event_id)"
+            " SELECT %s, e FROM unnest(%s::text[]) AS e"
+            " ON CONFLICT DO NOTHING RETURNING event_id"
+        ).format(sql.Identifier(schema)),
+        (consumer, list(event_ids)),
+    )
+    return {_first(row) for row in cursor.fetchall()}
+
+
+def _first(row) -> str:
+    return row["event_id"] if isinstance(row, dict) else row[0]

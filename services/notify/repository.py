@@ -9,10 +9,12 @@ nothing, so two processes can never both record an outcome.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common.consumer import lock_advisory
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -51,6 +53,12 @@ def lock_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
     """Serialise a ticket's TicketOpened with the events that may overtake it, so an
     event held while the ticket is unknown is always seen by the TicketOpened."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"notify:{ticket_id}",))
+
+
+def lock_tickets(conn: psycopg.Connection, ticket_ids: Iterable[str]) -> None:
+    """``lock_ticket`` for all of a batch's tickets at once, in a fixed order (two
+    batches of different handlers then never deadlock on them)."""
+    lock_advisory(conn, (f"notify:{ticket_id}" for ticket_id in ticket_ids))
 
 
 def record_ticket_and_take_held(

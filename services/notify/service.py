@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
+from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler, ticket_ids_of
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
@@ -26,6 +26,7 @@ import psycopg
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
+from services.notify import repository as repo
 from services.notify.admin import Templates
 from services.notify.codes import CodeSender
 from services.notify.config import NotifyConfig
@@ -50,6 +51,13 @@ DELIVERY_POLL_SECONDS = env_float("NOTIFY_DELIVERY_POLL_SECONDS", 60.0)
 # TicketOpened's transaction; SLA events without the ticket's number are retried
 # (1, 5, 30, 120, 120, ... s) for about eight minutes before being parked.
 WAIT_FOR_TICKET = 8
+
+
+def lock_batch_tickets(service: Any, tx: psycopg.Connection, events: list) -> None:
+    """A batch of ticket events takes its tickets' locks up front, in one order: the
+    TicketOpened, ReplyPosted and TicketClosed handlers run their batches side by side
+    and would otherwise deadlock, each holding one ticket and waiting for another."""
+    repo.lock_tickets(tx, ticket_ids_of(events))
 
 
 class Runtime(DependencyProvider):
@@ -151,15 +159,19 @@ class NotifyService(ReplayEntrypoints):
 
     # -- events ------------------------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "TicketOpened")
+    @idempotent_event_handler("tickets", "TicketOpened", batch_lock=lock_batch_tickets)
     def on_ticket_opened(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).ticket_opened(tx, event)
 
-    @idempotent_event_handler("tickets", "ReplyPosted", max_attempts=WAIT_FOR_TICKET)
+    @idempotent_event_handler(
+        "tickets", "ReplyPosted", max_attempts=WAIT_FOR_TICKET, batch_lock=lock_batch_tickets
+    )
     def on_reply_posted(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).reply_posted(tx, event)
 
-    @idempotent_event_handler("tickets", "TicketClosed", max_attempts=WAIT_FOR_TICKET)
+    @idempotent_event_handler(
+        "tickets", "TicketClosed", max_attempts=WAIT_FOR_TICKET, batch_lock=lock_batch_tickets
+    )
     def on_ticket_closed(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         Intake(self._deps).ticket_closed(tx, event)
 

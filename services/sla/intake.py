@@ -10,10 +10,11 @@ held in ``sla.inbox`` and applied, in order, by the message that fills the gap.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 
-from pasokh_common.consumer import DeliveredEvent
+from pasokh_common.consumer import DeliveredEvent, after_commit
 from pasokh_common.eventlog import EventMetadata
 
 import psycopg
@@ -98,4 +99,5 @@ class TicketIntake:
         rows, heads = ticket_event_rows([(state.ticket_id, head, events)], metadata)
         write = repo.TicketWrite(state, heads[state.ticket_id], before)
         repo.save_ticket_with_events(tx, write, rows)
-        observe(events, measurements)
+        # Counted once committed: a batch that fails is rolled back and redone.
+        after_commit(tx, functools.partial(observe, events, measurements))

@@ -8,7 +8,8 @@ service's clock, never the database's ``now()``, except the bookkeeping
 Locks, always taken in this order (so nothing deadlocks):
 1. the rules lock (advisory, transaction-scoped): shared by every handler and scan,
    exclusive for an admin change, so no clock is laid out on rules being replaced;
-2. a ticket's advisory lock (handlers only: the ticket row may not exist yet);
+2. a ticket's advisory lock (handlers only: the ticket row may not exist yet); a batch
+   of events takes all of its tickets' up front, ordered by lock value;
 3. ticket rows: FOR UPDATE by handlers and admin changes, FOR UPDATE SKIP LOCKED by
    the timer, which therefore never waits for anyone.
 """
@@ -21,6 +22,7 @@ from datetime import date
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common.consumer import lock_advisory
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -44,6 +46,14 @@ def lock_rules_and_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
         " pg_advisory_xact_lock(hashtextextended(%s, 0))",
         (RULES_LOCK, "sla:ticket:" + ticket_id),
     )
+
+
+def lock_rules_and_tickets(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> None:
+    """``lock_rules_and_ticket`` for a whole batch of events, up front: the shared
+    rules lock, then every ticket's, in one fixed order (two replicas' batches would
+    otherwise deadlock). Taking them again per event is re-entrant."""
+    lock_rules(conn)
+    lock_advisory(conn, ("sla:ticket:" + ticket_id for ticket_id in ticket_ids))
 
 
 def lock_stream(conn: psycopg.Connection, stream_id: str) -> None:

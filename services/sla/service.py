@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
+from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler, ticket_ids_of
 from pasokh_common.context import CallContextProvider
 from pasokh_common.errors import ServiceError
 from pasokh_common.nameko_deps import Database
@@ -29,6 +29,7 @@ import psycopg
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
+from services.sla import repository as repo
 from services.sla.application import SlaApplication
 from services.sla.calendar.zone import TEHRAN, load_zone
 from services.sla.clock import SystemClock
@@ -40,6 +41,12 @@ from services.sla.rules import DEFAULT_CALENDAR, RulesCache
 log = logging.getLogger("pasokh.sla")
 command = rpc(expected_exceptions=ServiceError)
 TIMER_INTERVAL = timer_interval_from_env()
+
+
+def lock_batch_tickets(service: Any, tx: psycopg.Connection, events: list) -> None:
+    """A batch takes the rules lock and its tickets' locks up front, in one order, so
+    batches of two replicas cannot deadlock on tickets they share."""
+    repo.lock_rules_and_tickets(tx, ticket_ids_of(events))
 
 
 class Runtime(DependencyProvider):
@@ -92,7 +99,7 @@ class SlaService(ReplayEntrypoints):
 
     # -- what tickets tells us --------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "#")
+    @idempotent_event_handler("tickets", "#", batch_lock=lock_batch_tickets)
     def on_ticket_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         self._app.intake.receive(tx, event)
 

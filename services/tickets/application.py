@@ -7,8 +7,9 @@ the idempotency record. Commit is the fact; the relay publishes afterwards.
 Round trips of a command, when the ticket is in the aggregate cache: BEGIN, the
 events INSERT, ONE statement for all read models that also returns the summary row
 (``projections.project_many``), COMMIT; with an idempotency key, its lookup (the
-record is written by the read-model statement). Opening adds one read before the INSERT: the number, and the duplicate check
-when asked (``open_ticket(similar=...)``), in one statement.
+record is written by the read-model statement). Opening adds one read before the
+INSERT: the number, and the duplicate check when asked (``open_ticket(similar=...)``),
+in one statement.
 
 Membership narrowing (services/tickets/membership.py) rides along on a statement the
 command runs anyway: the department rows are read by the projections' statement (or

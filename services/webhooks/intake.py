@@ -9,12 +9,13 @@ here: a slow receiver must not hold up the queue.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.consumer import DeliveredEvent
+from pasokh_common.consumer import DeliveredEvent, after_commit
 
 import psycopg
 
@@ -58,7 +59,8 @@ def create_deliveries(
         }
         if repo.insert_delivery(tx, values):
             created.append(delivery_id)
-    DELIVERIES_CREATED.inc(len(created))
+    # Counted once committed: a consumer's batch that fails is rolled back and redone.
+    after_commit(tx, functools.partial(DELIVERIES_CREATED.inc, len(created)))
     return created
 
 

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -18,7 +19,12 @@ from pathlib import Path
 
 import pasokh_common  # noqa: F401  (before psycopg)
 from pasokh_common import dlq
-from pasokh_common.consumer import dead_queue_name, declare_topology, service_topologies
+from pasokh_common.consumer import (
+    dead_queue_name,
+    declare_topology,
+    lock_advisory,
+    service_topologies,
+)
 from pasokh_common.consumer_sql import create_processed_events
 
 import psycopg
@@ -57,7 +63,9 @@ WAIT_SECONDS = 15
 class ServiceProcess:
     """The test service as a subprocess of the runner, its logs in a file."""
 
-    def __init__(self, amqp_uri: str, database_url: str, log_path: Path) -> None:
+    def __init__(
+        self, amqp_uri: str, database_url: str, log_path: Path, extra_env: dict | None = None
+    ) -> None:
         self.metrics_port = free_port()
         self.log_path = log_path
         env = {
@@ -66,6 +74,7 @@ class ServiceProcess:
             "CONSUMERTEST_DATABASE_URL": database_url,
             "CONSUMERTEST_METRICS_PORT": str(self.metrics_port),
             "PASOKH_CONSUMER_RETRY_DELAYS": RETRY_DELAYS,
+            **(extra_env or {}),
         }
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -82,13 +91,16 @@ class ServiceProcess:
     def log_tail(self) -> str:
         return self.log_text()[-4000:]
 
-    def metric(self, name: str) -> float:
+    def metric(self, name: str, **labels: str) -> float:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             text = response.read().decode()
+        wanted = {"consumer": CONSUMER, **labels}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                if sample.name == name and sample.labels.get("consumer") == CONSUMER:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in wanted.items()
+                ):
                     return sample.value
         return 0.0
 
@@ -163,6 +175,31 @@ def publish(
         )
 
 
+def publish_burst(amqp_uri: str, events: list[tuple[str, dict]]) -> None:
+    """Publish (id, body) pairs in this order on one confirmed connection."""
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        producer = conn.Producer()
+        for event_id, body in events:
+            producer.publish(
+                json.dumps(body).encode(),
+                exchange=EXCHANGE,
+                routing_key="TicketOpened",
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=event_id,
+                type="TicketOpened",
+            )
+
+
+def all_applied(admin_url: str) -> list[dict]:
+    """Every application, in the order it happened."""
+    with psycopg.connect(admin_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT event_id, attempt, payload, xact FROM consumertest.applied ORDER BY id"
+        ).fetchall()
+
+
 def applied_rows(admin_url: str, event_id: str) -> list[dict]:
     with psycopg.connect(admin_url, row_factory=dict_row) as conn:
         return conn.execute(
@@ -226,9 +263,10 @@ def start_service(
 ) -> Iterator[Callable[..., ServiceProcess]]:
     started: list[ServiceProcess] = []
 
-    def start(database_url: str | None = None) -> ServiceProcess:
+    def start(database_url: str | None = None, batch_size: int | None = None) -> ServiceProcess:
+        extra = {} if batch_size is None else {"PASOKH_CONSUMER_BATCH_SIZE": str(batch_size)}
         service = ServiceProcess(
-            topology, database_url or consumer_db["url"], tmp_path / "service.log"
+            topology, database_url or consumer_db["url"], tmp_path / "service.log", extra
         )
         started.append(service)
         wait_for(lambda: queue_counts(topology, QUEUE)[1] >= 1, "the consumer", service)
@@ -443,3 +481,157 @@ def test_sigterm_during_a_burst_loses_nothing_and_applies_nothing_twice(
     assert len(per_event) == len(ids)
     assert all(count == 1 for _, count in per_event)
     assert queue_counts(topology, dead_queue_name(QUEUE))[0] == 0
+
+
+# -- batches ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_size", [None, 1], ids=["batched", "batch-size-1"])
+def test_a_burst_waiting_in_the_queue_is_applied_once_in_order(
+    start_service, topology: str, consumer_db: dict, batch_size: int | None
+):
+    """Published while the service is down, the burst waits in its queue. Batched
+    (the default), it is applied in delivery order by fewer transactions than
+    events; with a batch size of 1, one transaction per event as before (concurrent
+    workers, so in no particular order)."""
+    events = [(new_id(), {"seq": n}) for n in range(120)]
+    publish_burst(topology, events)
+
+    service = start_service(batch_size=batch_size)
+    wait_for(
+        lambda: service.metric("pasokh_consumer_processed_total") == len(events),
+        "the burst",
+        service,
+    )
+    rows = all_applied(consumer_db["admin_url"])
+    applied = [r["event_id"] for r in rows]
+    published = [event_id for event_id, _ in events]
+    transactions = len({r["xact"] for r in rows})
+    batches = service.metric("pasokh_consumer_batch_size_count")
+    if batch_size == 1:
+        # Concurrent workers, one event each: once each, in no particular order.
+        assert sorted(applied) == sorted(published)
+        assert transactions == len(events)
+        assert batches == 0  # no batch path at all
+    else:
+        assert applied == published  # once each, in delivery order
+        assert transactions < len(events)
+        assert 1 <= batches < len(events)
+        assert service.metric("pasokh_consumer_batch_size_sum") == len(events)
+        # Some batch was larger than nameko's prefetch of max_workers (10) would allow.
+        assert service.metric("pasokh_consumer_batch_size_bucket", le="10.0") < batches
+        assert service.metric("pasokh_consumer_batch_fallbacks_total") == 0
+    assert service.metric("pasokh_consumer_handler_seconds_count") == len(events)
+    assert service.metric("pasokh_consumer_duplicates_total") == 0
+    assert queue_counts(topology, QUEUE)[0] == 0
+
+
+def test_a_poison_event_in_a_batch_fails_alone_and_the_rest_is_applied_once(
+    start_service, topology: str, consumer_db: dict
+):
+    admin_url = consumer_db["admin_url"]
+    run_sql(admin_url, "INSERT INTO consumertest.blocks (key) VALUES ('poison')")
+    events = [(new_id(), {"seq": n}) for n in range(40)]
+    poison_id = events[20][0]
+    events[20] = (poison_id, {"seq": 20, "blocked_by": "poison"})
+    publish_burst(topology, events)
+
+    service = start_service()
+    wait_for(lambda: queue_counts(topology, DEAD_QUEUE)[0] == 1, "the dead letter", service)
+    wait_for(
+        lambda: service.metric("pasokh_consumer_processed_total") == len(events) - 1,
+        "the others",
+        service,
+    )
+    assert [d.message_id for d in dlq.list_dead(topology, QUEUE)] == [poison_id]
+    rows = all_applied(admin_url)
+    expected = [event_id for event_id, _ in events if event_id != poison_id]
+    assert [r["event_id"] for r in rows] == expected  # each once, in order
+    assert processed_count(admin_url, poison_id) == 0
+    assert service.metric("pasokh_consumer_batch_fallbacks_total") >= 1
+    assert service.metric("pasokh_consumer_retries_total") == MAX_ATTEMPTS - 1
+    assert service.metric("pasokh_consumer_dead_lettered_total") == 1
+    assert service.metric("pasokh_consumer_duplicates_total") == 0
+
+
+def test_duplicates_inside_a_batch_are_skipped(start_service, topology: str, consumer_db: dict):
+    """An event already processed (its row is there, as after a redelivery) and an
+    event delivered twice within the burst are each applied once at most."""
+    admin_url = consumer_db["admin_url"]
+    done_id, twice_id = new_id(), new_id()
+    run_sql(
+        admin_url,
+        "INSERT INTO consumertest.processed_events (consumer, event_id) VALUES (%s, %s)",
+        (CONSUMER, done_id),
+    )
+    events = [(new_id(), {"seq": n}) for n in range(30)]
+    events[5:5] = [(twice_id, {"seq": "twice"})]
+    events[10:10] = [(done_id, {"seq": "done"})]
+    events[20:20] = [(twice_id, {"seq": "twice"})]
+    publish_burst(topology, events)
+
+    service = start_service()
+    wait_for(
+        lambda: service.metric("pasokh_consumer_duplicates_total") == 2, "the duplicates", service
+    )
+    wait_for(lambda: service.metric("pasokh_consumer_processed_total") == 31, "the rest", service)
+    rows = all_applied(admin_url)
+    expected = [e for e, _ in events if e != done_id]
+    del expected[expected.index(twice_id, 6)]  # its second copy
+    assert [r["event_id"] for r in rows] == expected
+    assert len({r["xact"] for r in rows}) < len(rows)
+    assert service.metric("pasokh_consumer_batch_fallbacks_total") == 0
+    assert queue_counts(topology, QUEUE)[0] == 0
+
+
+def test_batch_locks_are_taken_in_one_order_whatever_the_order_of_the_events(
+    consumer_db: dict,
+):
+    """``lock_advisory`` takes a batch's locks in the order of their lock values,
+    whatever order its events came in, so two batches locking the same tickets never
+    hold one each while waiting for the other's (a deadlock). Here the lock with the
+    highest value is held elsewhere and listed first: the batch must have taken every
+    other lock and wait for that one last."""
+    admin_url = consumer_db["admin_url"]
+    keys = [f"ticket:{n}" for n in range(10)]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        by_value = conn.execute(
+            "SELECT k FROM unnest(%s::text[]) AS k ORDER BY hashtextextended(k, 0)", (keys,)
+        ).fetchall()
+    highest = by_value[-1][0]
+    listed = [highest] + [k for k in keys if k != highest]
+    outcome: list[object] = []
+
+    with psycopg.connect(admin_url) as holder, psycopg.connect(admin_url) as batch:
+        batch_pid = batch.info.backend_pid
+        holder.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (highest,))
+
+        def run_batch() -> None:
+            try:
+                with batch.transaction():
+                    lock_advisory(batch, listed)
+                outcome.append("done")
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=run_batch)
+        thread.start()
+
+        def locks_of_batch() -> tuple[int, int]:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                return conn.execute(
+                    "SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted)"
+                    " FROM pg_locks WHERE locktype = 'advisory' AND pid = %s",
+                    (batch_pid,),
+                ).fetchone()
+
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while locks_of_batch()[1] == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            held_while_waiting = locks_of_batch()
+        finally:
+            holder.commit()
+            thread.join(timeout=WAIT_SECONDS)
+    assert held_while_waiting == (len(keys) - 1, 1)
+    assert outcome == ["done"]

@@ -5,12 +5,13 @@ Its behaviour is driven by the event body, so one service covers every scenario:
 ``consumertest.blocks`` holds ``key`` (a "bug" the test can fix), ``{"sleep": s}``
 holds the transaction open for s seconds on the first delivery (to be killed
 mid-handling). Every application inserts one row into ``consumertest.applied``
-(no unique key), so an event applied twice shows up as two rows.
+(no unique key), so an event applied twice shows up as two rows; the row keeps the
+id of the transaction that applied it, so tests can see events applied together.
 """
 
 from __future__ import annotations
 
-from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler
+from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler, lock_advisory
 from pasokh_common.nameko_deps import Database
 
 import psycopg
@@ -26,7 +27,8 @@ CREATE TABLE consumertest.applied (
     attempt     integer NOT NULL,
     redelivered boolean NOT NULL,
     event_type  text    NOT NULL,
-    payload     jsonb
+    payload     jsonb,
+    xact        bigint  NOT NULL DEFAULT txid_current()
 );
 CREATE TABLE consumertest.blocks (key text PRIMARY KEY);
 GRANT SELECT, INSERT ON consumertest.applied, consumertest.blocks TO {app_role};
@@ -38,11 +40,18 @@ class PlannedFailure(RuntimeError):
     """Raised on purpose by the test handler."""
 
 
+def lock_events(service, tx: psycopg.Connection, events: list[DeliveredEvent]) -> None:
+    """A batch_lock like the services' (a lock per event, up front, in one order)."""
+    lock_advisory(tx, (f"consumertest:{event.event_id}" for event in events))
+
+
 class ConsumerTestService:
     name = "consumertest"
     db = Database()
 
-    @idempotent_event_handler("tickets", "TicketOpened", max_attempts=MAX_ATTEMPTS)
+    @idempotent_event_handler(
+        "tickets", "TicketOpened", max_attempts=MAX_ATTEMPTS, batch_lock=lock_events
+    )
     def record(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         if event.attempt <= int(data.get("fail_times", 0)):
