@@ -16,7 +16,12 @@ the numbers never depend on what a local ``bin/start`` left behind. Then:
 2. for ``--seconds``, each of ``--clients`` threads (one keep-alive HTTP connection
    each) opens a ticket as one of the customers and has the agent reply to it
    (``--replies-per-ticket`` below 1 answers only that share of the tickets, spread
-   evenly; the "CPU ms per ticket" figures then cover that mix);
+   evenly; the "CPU ms per ticket" figures then cover that mix). That is a closed
+   loop: throughput is what the system gives that many callers. ``--rate R`` runs an
+   open loop instead: R openings per second are due at fixed intervals whatever the
+   answers take, each opening's latency counts from when it was due, and
+   ``--clients`` only bounds the calls in flight: the way to ask "does it sustain R
+   per second with p99 under X";
 3. waits until every SMS those events cause (TicketOpened -> "received", an agent's
    ReplyPosted -> "answered") is a row in ``notify.outbox``, and counts the lost and
    the duplicated ones (both must be 0).
@@ -439,6 +444,43 @@ def replies_due(n: int, replies_per_ticket: float) -> bool:
     return int((n + 1) * replies_per_ticket) > int(n * replies_per_ticket)
 
 
+class Schedule:
+    """Where each client's next ticket comes from.
+
+    Closed loop (``rate`` None): a client opens its next ticket as soon as its last
+    call returned, until ``seconds`` have passed; throughput is whatever the system
+    gives ``clients`` callers. Open loop (``rate``): tickets are due at fixed
+    intervals, ``rate`` per second, whatever the answers take, and a free client takes
+    the next due one; an opening's latency counts from when it was due, so a system
+    that falls behind shows it in the percentiles (no coordinated omission), and
+    ``clients`` only bounds the calls in flight.
+    """
+
+    def __init__(self, seconds: float, rate: float | None) -> None:
+        self.rate = rate
+        self.began = time.perf_counter()
+        self.stop_at = self.began + seconds
+        self.count = int(seconds * rate) if rate else None
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def next(self) -> tuple[int, float] | None:
+        """The next ticket's number and the time it is due, waiting until then; None
+        when the run is over."""
+        with self._lock:
+            n = next(self._counter)
+        if self.rate is None:
+            now = time.perf_counter()
+            return (n, now) if now < self.stop_at else None
+        if n >= self.count:
+            return None
+        due = self.began + n / self.rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        return n, due
+
+
 def drive(
     stack: Stack,
     department: str,
@@ -447,22 +489,21 @@ def drive(
     clients: int,
     seconds: float,
     replies_per_ticket: float = 1.0,
+    rate: float | None = None,
 ) -> LoadResult:
-    stop_at = time.monotonic() + seconds
+    schedule = Schedule(seconds, rate)
     samples: list[Sample] = []
     errors: list[str] = []
     lock = threading.Lock()
-    counter = itertools.count()
 
     def client(number: int) -> None:
         conn = http.client.HTTPConnection(*stack.gateway, timeout=60)
         mine: list[Sample] = []
         try:
-            while time.monotonic() < stop_at:
-                n = next(counter)
+            while (due := schedule.next()) is not None:
+                n, started = due
                 body = {"department": department, "subject": f"درخواست بار {uuid.uuid4().hex}",
                         "body": "متن درخواست آزمون بار"}  # fmt: skip
-                started = time.perf_counter()
                 status, ticket = http_call(
                     stack.gateway,
                     "POST",
@@ -553,6 +594,7 @@ def report(
         "seconds": round(load.elapsed, 1),
         "clients": args.clients,
         "replies_per_ticket": args.replies_per_ticket,
+        "rate": args.rate,
         "customers": args.customers,
         "http": {},
         "errors": len(load.errors),
@@ -576,9 +618,10 @@ def report(
 
 
 def print_report(result: dict, errors: list[str]) -> None:
+    pace = f"open loop at {result['rate']:g} tickets/s" if result["rate"] else "closed loop"
     print(f"\ngateway load: {result['clients']} clients, {result['seconds']} s, "
           f"{result['customers']} customers, "
-          f"{result['replies_per_ticket']:g} agent replies per ticket")  # fmt: skip
+          f"{result['replies_per_ticket']:g} agent replies per ticket, {pace}")  # fmt: skip
     print(f"{'calls':<8}{'requests':>10}{'ok':>9}{'ok/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
           f"{'p99 ms':>9}{'max ms':>9}")  # fmt: skip
     for kind, h in result["http"].items():
@@ -618,6 +661,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--customers", type=int, default=64)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: this many ticket openings per second, due at fixed intervals"
+        " whatever the answers take (latency counts from when each was due);"
+        " --clients then bounds the calls in flight (default: closed loop)",
+    )
     parser.add_argument(
         "--replies-per-ticket",
         type=float,
@@ -659,8 +710,11 @@ def main(argv: list[str] | None = None) -> int:
         department, agent, customers = set_up_people(stack, args.customers)
         if not 0 <= args.replies_per_ticket <= 1:
             parser.error("--replies-per-ticket must be between 0 and 1")
+        if args.rate is not None and args.rate <= 0:
+            parser.error("--rate must be positive")
+        pace = f"open loop at {args.rate:g} tickets/s" if args.rate else "closed loop"
         print(
-            f"driving {args.clients} clients for {args.seconds:g} s,"
+            f"driving {args.clients} clients for {args.seconds:g} s ({pace}),"
             f" {args.replies_per_ticket:g} agent replies per ticket",
             file=sys.stderr,
         )
@@ -687,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
             args.clients,
             args.seconds,
             args.replies_per_ticket,
+            args.rate,
         )
         busy_after = machine_busy()
         durations = busiest_durations(durations_before, duration_totals(stack.env))
