@@ -16,6 +16,7 @@ import pasokh_common  # noqa: F401
 from pasokh_common.errors import ServiceError
 from pasokh_common.rpc import RpcProxy
 from pasokh_common.settings import env_float
+from pasokh_common.validation import shared_schema
 
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
@@ -115,7 +116,7 @@ class GatewayBase:
             if spec.rate is Limit.OPEN_TICKET:
                 self._limit(Limit.OPEN_TICKET, call.actor_id)
             if spec.query is not None:
-                schema = spec.query()
+                schema = shared_schema(spec.query)
                 call.query = load(schema, multidict_to_data(schema, request.args))
             if spec.body is not None:
                 self._read_body(spec, request, call)
@@ -150,7 +151,7 @@ class GatewayBase:
     def _read_body(self, spec: RouteSpec, request: Request, call: Call) -> None:
         config = self.runtime.config
         assert spec.body is not None
-        schema = spec.body()
+        schema = shared_schema(spec.body)
         kind = media_type(request)
         if spec.multipart and kind == "multipart/form-data":
             form, call.files = read_multipart(

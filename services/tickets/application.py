@@ -42,7 +42,7 @@ from pasokh_common.eventlog import (
     RecordedEvent,
 )
 from pasokh_common.metrics import LATENCY_BUCKETS
-from pasokh_common.validation import load
+from pasokh_common.validation import load, shared_schema
 
 import psycopg
 from prometheus_client import Counter, Histogram
@@ -182,7 +182,7 @@ def to_domain(recorded: Sequence[RecordedEvent]) -> list:
 
 
 def actor_from(data: Any) -> Actor:
-    values = load(schemas.ActorSchema(), data)
+    values = load(shared_schema(schemas.ActorSchema), data)
     return Actor(
         id=values["id"],
         role=Role(values["role"]),
@@ -383,7 +383,7 @@ class TicketCommands:
 
     def upload_attachment(self, actor_data: Any, payload: Any) -> dict[str, Any]:
         actor = actor_from(actor_data)
-        values = load(schemas.UploadSchema(), payload)
+        values = load(shared_schema(schemas.UploadSchema), payload)
         try:
             data = base64.b64decode(values["data_base64"], validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -461,8 +461,10 @@ class TicketCommands:
         statement of the opening's transaction (no number is drawn for a duplicate).
         As with two separate calls, two openings racing each other may both pass."""
         actor = actor_from(actor_data)
-        values = load(schemas.OpenTicketSchema(), payload)
-        similar_values = load(SimilarOpenTicketsSchema(), similar) if similar is not None else None
+        values = load(shared_schema(schemas.OpenTicketSchema), payload)
+        similar_values = (
+            load(shared_schema(SimilarOpenTicketsSchema), similar) if similar is not None else None
+        )
         ticket_id = str(uuid.uuid4())
         found: list[dict[str, Any]] = []
 
@@ -551,7 +553,7 @@ class TicketCommands:
             "claim",
             actor_data,
             payload,
-            schemas.TicketRefSchema(),
+            shared_schema(schemas.TicketRefSchema),
             lambda t, a, now, v, c: t.claim(a, now),
             context,
         )
@@ -561,7 +563,7 @@ class TicketCommands:
             "release",
             actor_data,
             payload,
-            schemas.TicketRefSchema(),
+            shared_schema(schemas.TicketRefSchema),
             lambda t, a, now, v, c: t.release(a, now),
             context,
         )
@@ -577,14 +579,16 @@ class TicketCommands:
                 policy=self.policy,
             )
 
-        return self._simple("post_reply", actor_data, payload, schemas.ReplySchema(), act, context)
+        return self._simple(
+            "post_reply", actor_data, payload, shared_schema(schemas.ReplySchema), act, context
+        )
 
     def post_internal_note(self, actor_data, payload, context=None):
         return self._simple(
             "post_internal_note",
             actor_data,
             payload,
-            schemas.ReplySchema(),
+            shared_schema(schemas.ReplySchema),
             lambda t, a, now, v, c: t.post_internal_note(
                 a, v["body"], now, message_id=str(uuid.uuid4())
             ),
@@ -596,7 +600,7 @@ class TicketCommands:
             "transfer",
             actor_data,
             payload,
-            schemas.TransferSchema(),
+            shared_schema(schemas.TransferSchema),
             lambda t, a, now, v, c: t.transfer(a, v["to_department"], v["reason"], now),
             context,
         )
@@ -606,7 +610,7 @@ class TicketCommands:
             "change_priority",
             actor_data,
             payload,
-            schemas.ChangePrioritySchema(),
+            shared_schema(schemas.ChangePrioritySchema),
             lambda t, a, now, v, c: t.change_priority(a, Priority(v["priority"]), now),
             context,
         )
@@ -616,7 +620,7 @@ class TicketCommands:
             "close",
             actor_data,
             payload,
-            schemas.CloseSchema(),
+            shared_schema(schemas.CloseSchema),
             lambda t, a, now, v, c: t.close(a, now, v["reason"]),
             context,
         )
@@ -626,7 +630,7 @@ class TicketCommands:
             "reopen",
             actor_data,
             payload,
-            schemas.TicketRefSchema(),
+            shared_schema(schemas.TicketRefSchema),
             lambda t, a, now, v, c: t.reopen(a, now, self.policy),
             context,
         )
@@ -636,7 +640,7 @@ class TicketCommands:
             "rate",
             actor_data,
             payload,
-            schemas.RateSchema(),
+            shared_schema(schemas.RateSchema),
             lambda t, a, now, v, c: t.rate(a, v["score"], v["comment"], now, self.policy),
             context,
         )
@@ -651,7 +655,9 @@ class TicketCommands:
                 raise NotFound(f"ticket {v['into_ticket_id']}")
             return t.merge_into(a, target, now)
 
-        return self._simple("merge", actor_data, payload, schemas.MergeSchema(), act, context)
+        return self._simple(
+            "merge", actor_data, payload, shared_schema(schemas.MergeSchema), act, context
+        )
 
 
 def summary_json(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pasokh_common.db import ConnectionPool
 from pasokh_common.errors import NotFound, ValidationFailed, bilingual
 from pasokh_common.eventlog import RecordedEvent
 from pasokh_common.eventlog.chain_check import check_events
-from pasokh_common.validation import load
+from pasokh_common.validation import load, shared_schema
 
 import psycopg
 
@@ -94,7 +94,7 @@ class TicketQueries:
 
     def list_mine(self, actor_data: Any, params: Any) -> dict[str, Any]:
         actor = actor_from(actor_data)
-        values = load(schemas.ListMineSchema(), params or {})
+        values = load(shared_schema(schemas.ListMineSchema), params or {})
         where = [
             "(customer_id = %(me)s"
             + (" OR organisation_id = %(org)s)" if actor.organisation_id else ")")
@@ -115,7 +115,7 @@ class TicketQueries:
 
     def queue(self, actor_data: Any, params: Any) -> dict[str, Any]:
         actor = actor_from(actor_data)
-        values = load(schemas.QueueSchema(), params or {})
+        values = load(shared_schema(schemas.QueueSchema), params or {})
         where = ["department = %(dept)s", "status <> 'closed'"]
         args: dict[str, Any] = {"dept": values["department"]}
         if values["status"]:
@@ -137,7 +137,7 @@ class TicketQueries:
         """Open tickets of one department by status, for a supervisor's overview (the
         same membership rule as the queue)."""
         actor = actor_from(actor_data)
-        values = load(schemas.QueueSchema(), {"department": department})
+        values = load(shared_schema(schemas.QueueSchema), {"department": department})
         counts = dict.fromkeys(OPEN_STATUSES, 0)
         with self.pool.connection() as conn:
             if not narrow_to_membership(conn, actor).works_in(values["department"]):
@@ -173,7 +173,7 @@ class TicketQueries:
 
     def find_by_number(self, actor_data: Any, params: Any) -> dict[str, Any]:
         actor_from(actor_data)
-        values = load(schemas.FindByNumberSchema(), params)
+        values = load(shared_schema(schemas.FindByNumberSchema), params)
         number = parse_ticket_number(values["number"])
         if number is None:
             raise NotFound(f"ticket number {values['number']}")

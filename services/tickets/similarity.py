@@ -18,7 +18,7 @@ from typing import Any
 import pasokh_common  # noqa: F401
 from pasokh_common.db import ConnectionPool
 from pasokh_common.errors import ValidationFailed, bilingual
-from pasokh_common.validation import PersianText, load
+from pasokh_common.validation import PersianText, load, shared_schema
 
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -118,7 +118,7 @@ def similar_open_tickets(pool: ConnectionPool, actor_data: Any, params: Any) -> 
     from services.tickets.application import actor_from  # it imports this module
 
     actor = actor_from(actor_data)
-    values = load(SimilarOpenTicketsSchema(), params)
+    values = load(shared_schema(SimilarOpenTicketsSchema), params)
     with pool.connection() as conn:
         if not actor.is_customer:
             actor = narrow_to_membership(conn, actor)
