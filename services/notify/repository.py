@@ -91,6 +91,50 @@ def record_ticket_and_take_held(
     ).fetchall()
 
 
+def record_tickets_and_take_held(
+    conn: psycopg.Connection, tickets: list[tuple[TicketInfo, str]], messages: list[Row]
+) -> list[Row]:
+    """``record_ticket_and_take_held`` for many tickets (``(ticket, opened_at)`` each,
+    one entry per ticket) in ONE statement: their rows, their TicketOpened's
+    ``messages``, and every event held for any of them, taken (deleted) and returned
+    with its ``ticket_id``. Call it under all their locks (``lock_tickets``), in a
+    later statement."""
+    if not tickets:
+        return []
+    params: dict[str, Any] = {}
+    queued = ""
+    if messages:
+        query, params = _insert_messages_sql(messages)
+        queued = f", queued AS ({query})"
+    rows = []
+    for i, (ticket, opened_at) in enumerate(tickets):
+        rows.append(
+            f"(%(t_id_{i})s, %(t_number_{i})s, %(t_customer_{i})s, %(t_dept_{i})s,"
+            f" %(t_opened_{i})s)"
+        )
+        params.update(
+            {
+                f"t_id_{i}": ticket.ticket_id,
+                f"t_number_{i}": ticket.number,
+                f"t_customer_{i}": ticket.customer_id,
+                f"t_dept_{i}": ticket.department,
+                f"t_opened_{i}": opened_at,
+            }
+        )
+    params["held_of"] = [ticket.ticket_id for ticket, _ in tickets]
+    return conn.execute(
+        "WITH recorded AS (INSERT INTO notify.tickets (ticket_id, number, customer_id,"
+        " department, opened_at) VALUES "
+        + ", ".join(rows)
+        + " ON CONFLICT (ticket_id) DO NOTHING)"
+        + queued
+        + " DELETE FROM notify.held_ticket_events WHERE ticket_id = ANY(%(held_of)s::uuid[])"
+        " RETURNING ticket_id::text AS ticket_id, event_id::text AS event_id, event_type,"
+        " author_role, correlation_id",
+        params,
+    ).fetchall()
+
+
 def find_ticket_or_lock(conn: psycopg.Connection, ticket_id: str) -> TicketInfo | None:
     """The ticket if recorded (committed, so its TicketOpened has taken every held
     event); else None, with the ticket's lock (``lock_ticket``) taken by the same

@@ -311,6 +311,51 @@ def load_for_event(conn: psycopg.Connection, ticket_id: str) -> EventContext:
     return EventContext(stored, int(row["rules_version"]), frozenset(row["held_versions"]))
 
 
+@dataclass(frozen=True)
+class BatchContext:
+    """What applying a batch of ticket events reads, in one statement: its tickets
+    that exist (locked), the rules version in force, and the events of its tickets
+    held in ``sla.inbox`` (by ticket, then version)."""
+
+    stored: dict[str, StoredTicket]
+    rules_version: int
+    held: dict[str, dict[int, Row]]
+
+
+def load_for_events(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> BatchContext:
+    """``load_for_event`` for many tickets in one round trip, with the held events'
+    bodies (a batch takes them in memory and deletes them in its one write).
+
+    Must run after the rules lock and the tickets' locks, in a later statement (see
+    ``load_for_event``). Rows are locked in ticket id order."""
+    ids = sorted(set(ticket_ids))
+    row = conn.execute(
+        "SELECT (SELECT version FROM sla.rules_state) AS rules_version,"
+        " (SELECT coalesce(jsonb_agg(jsonb_build_object('ticket', to_jsonb(t), 'clocks',"
+        "   (SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') FROM (SELECT "
+        + _CLOCK_COLUMNS
+        + " FROM sla.clocks WHERE sla.clocks.ticket_id = t.ticket_id) AS c))), '[]')"
+        "  FROM (SELECT "
+        + _TICKET_COLUMNS
+        + " FROM sla.tickets WHERE ticket_id = ANY(%(ids)s) ORDER BY ticket_id FOR UPDATE)"
+        "  AS t) AS tickets,"
+        " (SELECT coalesce(jsonb_agg(to_jsonb(h)), '[]') FROM (SELECT ticket_id, version,"
+        "  event_id, event_type, data FROM sla.inbox WHERE ticket_id = ANY(%(ids)s)) AS h)"
+        " AS held",
+        {"ids": ids},
+    ).fetchone()
+    stored = {
+        item["ticket"]["ticket_id"]: _ticket(
+            item["ticket"], [_clock(clock) for clock in item["clocks"]]
+        )
+        for item in row["tickets"]
+    }
+    held: dict[str, dict[int, Row]] = {}
+    for item in row["held"]:
+        held.setdefault(item["ticket_id"], {})[int(item["version"])] = item
+    return BatchContext(stored, int(row["rules_version"]), held)
+
+
 def claim_due(conn: psycopg.Connection, now: int, limit: int) -> list[StoredTicket]:
     """Tickets with a warning or breach due by ``now``, locked for this transaction;
     rows another replica (or a handler) holds are skipped, not waited for."""
@@ -435,35 +480,91 @@ def _changed_clocks(write: TicketWrite) -> list[tuple]:
     ]
 
 
-def save_ticket_with_events(
-    conn: psycopg.Connection, write: TicketWrite, event_rows: Sequence[Sequence[Any]]
-) -> None:
-    """One ticket's step, in ONE statement: its new ``sla.events`` rows (as
-    ``recorder.ticket_event_rows`` makes them), its row and its changed clocks.
+_TICKET_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+_SAVE_TICKETS_HEAD = (
+    "INSERT INTO sla.tickets (" + _TICKET_COLUMNS + ", next_due_at, updated_at) VALUES "
+)
+_SAVE_TICKETS_CONFLICT = _SAVE_TICKET[_SAVE_TICKET.index(" ON CONFLICT") :]
+_HOLD_ROW = "(%s, %s, %s, %s, %s)"
 
-    The handler of every ticket event ends here; three statements (and three round
-    trips) would cost three times the per-statement CPU of client and server. The
-    parts are data-modifying CTEs of one INSERT, which PostgreSQL runs as one
-    statement: all or nothing, and the clocks' foreign key sees the ticket row the
-    same statement inserts (checked at the statement's end)."""
-    clocks = _changed_clocks(write)
-    parts: list[str] = []
-    params: list[Any] = []
+
+def save_ticket_with_events(
+    conn: psycopg.Connection,
+    writes: TicketWrite | Sequence[TicketWrite],
+    event_rows: Sequence[Sequence[Any]],
+    *,
+    holds: Sequence[Sequence[Any]] = (),
+    taken: Sequence[tuple[str, int]] = (),
+) -> None:
+    """Tickets' steps, in ONE statement: their new ``sla.events`` rows (as
+    ``recorder.ticket_event_rows`` makes them), their rows and changed clocks, events
+    newly held in ``sla.inbox`` (``(ticket_id, version, event_id, event_type, data)``)
+    and held events taken from it (``(ticket_id, version)``).
+
+    The handler of every batch of ticket events ends here; a statement per part or
+    per ticket would cost that much more per-statement CPU of client and server.
+    The parts are data-modifying CTEs of one statement, which PostgreSQL runs as
+    one: all or nothing, and the clocks' foreign key sees the ticket rows the same
+    statement inserts (checked at the statement's end). At most one write per ticket
+    (a multi-row upsert may not touch a row twice)."""
+    if isinstance(writes, TicketWrite):
+        writes = [writes]
+    clocks = [params for write in writes for params in _changed_clocks(write)]
+    parts: list[tuple[str, list[Any]]] = []
     if event_rows:
-        parts.append(f"e AS ({_INSERT_EVENTS}{', '.join([_EVENT_ROW] * len(event_rows))})")
-        params.extend(value for row in event_rows for value in row)
-    if clocks:
-        parts.append(f"t AS ({_SAVE_TICKET})")
-        params.extend(_ticket_params(write))
-        main = (
-            f"INSERT INTO sla.clocks ({_CLOCK_COLUMNS}) VALUES "
-            f"{', '.join([_CLOCK_ROW] * len(clocks))}{_CLOCK_CONFLICT}"
+        parts.append(
+            (
+                f"{_INSERT_EVENTS}{', '.join([_EVENT_ROW] * len(event_rows))}",
+                [value for row in event_rows for value in row],
+            )
         )
-        params.extend(value for row in clocks for value in row)
-    else:
-        main = _SAVE_TICKET
-        params.extend(_ticket_params(write))
-    conn.execute(("WITH " + ", ".join(parts) + " " if parts else "") + main, params)
+    if writes:
+        parts.append(
+            (
+                f"{_SAVE_TICKETS_HEAD}{', '.join([_TICKET_ROW] * len(writes))}"
+                f"{_SAVE_TICKETS_CONFLICT}",
+                [value for write in writes for value in _ticket_params(write)],
+            )
+        )
+    if clocks:
+        parts.append(
+            (
+                f"INSERT INTO sla.clocks ({_CLOCK_COLUMNS}) VALUES "
+                f"{', '.join([_CLOCK_ROW] * len(clocks))}{_CLOCK_CONFLICT}",
+                [value for row in clocks for value in row],
+            )
+        )
+    if holds:
+        parts.append(
+            (
+                "INSERT INTO sla.inbox (ticket_id, version, event_id, event_type, data) VALUES "
+                + ", ".join([_HOLD_ROW] * len(holds))
+                + " ON CONFLICT (ticket_id, version) DO NOTHING",
+                [
+                    value
+                    for ticket_id, version, event_id, event_type, data in holds
+                    for value in (ticket_id, version, event_id, event_type, Jsonb(data))
+                ],
+            )
+        )
+    if taken:
+        parts.append(
+            (
+                "DELETE FROM sla.inbox WHERE (ticket_id, version) IN ("
+                + ", ".join(["(%s, %s)"] * len(taken))
+                + ")",
+                [value for pair in taken for value in pair],
+            )
+        )
+    if not parts:
+        return
+    *ctes, (main, main_params) = parts
+    text = ""
+    params: list[Any] = []
+    if ctes:
+        text = "WITH " + ", ".join(f"p{n} AS ({part})" for n, (part, _) in enumerate(ctes)) + " "
+        params = [value for _, part_params in ctes for value in part_params]
+    conn.execute(text + main, params + main_params)
 
 
 def save_tickets(conn: psycopg.Connection, writes: Sequence[TicketWrite]) -> None:
