@@ -22,7 +22,6 @@ from datetime import date
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.consumer import lock_advisory
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -49,11 +48,23 @@ def lock_rules_and_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
 
 
 def lock_rules_and_tickets(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> None:
-    """``lock_rules_and_ticket`` for a whole batch of events, up front: the shared
-    rules lock, then every ticket's, in one fixed order (two replicas' batches would
-    otherwise deadlock). Taking them again per event is re-entrant."""
-    lock_rules(conn)
-    lock_advisory(conn, ("sla:ticket:" + ticket_id for ticket_id in ticket_ids))
+    """``lock_rules_and_ticket`` for a whole batch of events, up front and in ONE
+    statement: the shared rules lock, then every ticket's, in one fixed order (the
+    order of their lock values, as ``lock_advisory``: two replicas' batches would
+    otherwise deadlock). The target list is evaluated left to right (the subquery's
+    plan runs when its value is first needed), so the rules lock comes first; and as
+    nothing that takes the rules lock exclusively takes a ticket's advisory lock,
+    even the other order could not deadlock. Taking them again later is re-entrant."""
+    keys = sorted({"sla:ticket:" + ticket_id for ticket_id in ticket_ids})
+    if not keys:
+        lock_rules(conn)
+        return
+    conn.execute(
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)),"
+        " (SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT"
+        " hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS l)",
+        (RULES_LOCK, keys),
+    )
 
 
 def lock_stream(conn: psycopg.Connection, stream_id: str) -> None:
