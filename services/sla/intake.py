@@ -6,6 +6,10 @@ other half: each event type has its own queue and workers run concurrently, so a
 ticket's ``ReplyPosted`` may arrive before its ``TicketOpened``. Each message carries
 its ticket-stream version; a message whose predecessors have not been applied yet is
 held in ``sla.inbox`` and applied, in order, by the message that fills the gap.
+
+The handler takes a whole batch of events (``receive_batch``): one statement reads
+all its tickets, the events are applied in memory and one statement writes all of it;
+the consumer's ``batch_lock`` holds the rules lock and every ticket's lock by then.
 """
 
 from __future__ import annotations
@@ -41,9 +45,7 @@ class TicketIntake:
     def receive(self, tx: psycopg.Connection, delivered: DeliveredEvent) -> str:
         """Apply (or hold) one delivered ticket event, taking its locks first;
         returns what happened to it."""
-        message = message_of(delivered)
-        repo.lock_rules_and_ticket(tx, message.ticket_id)
-        return self.receive_batch(tx, [delivered], locked=True)[0]
+        return self.receive_batch(tx, [delivered], locked=False)[0]
 
     def receive_batch(
         self, tx: psycopg.Connection, delivered: Sequence[DeliveredEvent], locked: bool = True

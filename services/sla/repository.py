@@ -38,17 +38,8 @@ def lock_rules(conn: psycopg.Connection, exclusive: bool = False) -> None:
     conn.execute(f"SELECT {function}(hashtextextended(%s, 0))", (RULES_LOCK,))
 
 
-def lock_rules_and_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
-    """The shared rules lock, then the ticket's (one round trip; evaluated in order)."""
-    conn.execute(
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)),"
-        " pg_advisory_xact_lock(hashtextextended(%s, 0))",
-        (RULES_LOCK, "sla:ticket:" + ticket_id),
-    )
-
-
 def lock_rules_and_tickets(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> None:
-    """``lock_rules_and_ticket`` for a whole batch of events, up front and in ONE
+    """What applying ticket events needs, for a whole batch, up front and in ONE
     statement: the shared rules lock, then every ticket's, in one fixed order (the
     order of their lock values, as ``lock_advisory``: two replicas' batches would
     otherwise deadlock). The target list is evaluated left to right (the subquery's
@@ -285,44 +276,6 @@ def load_ticket(conn: psycopg.Connection, ticket_id: str, for_update: bool) -> S
 
 
 @dataclass(frozen=True)
-class EventContext:
-    """What applying one ticket event reads, in one statement: the ticket (locked),
-    the rules version in force and the versions of its events held in ``sla.inbox``."""
-
-    stored: StoredTicket | None
-    rules_version: int
-    held_versions: frozenset[int]
-
-
-def load_for_event(conn: psycopg.Connection, ticket_id: str) -> EventContext:
-    """``load_ticket(for_update=True)``, ``rules_version`` and the ticket's held
-    versions in one round trip (the handler of every ticket event needs all three).
-
-    Must run after ``lock_rules_and_ticket`` in a later statement (each statement
-    reads with its own snapshot), so the rules and the inbox rows it sees are the
-    ones the locks protect: whoever holds an event for this ticket or changes the
-    rules takes those locks first. Clocks come as JSON (every column is an integer
-    or text, so nothing is lost on the way).
-    """
-    row = conn.execute(
-        "SELECT (SELECT version FROM sla.rules_state) AS rules_version,"
-        " ARRAY(SELECT version FROM sla.inbox WHERE ticket_id = %(id)s) AS held_versions,"
-        " to_jsonb(t) AS ticket,"
-        " (SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') FROM (SELECT "
-        + _CLOCK_COLUMNS
-        + " FROM sla.clocks WHERE ticket_id = %(id)s) AS c) AS clocks"
-        " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT "
-        + _TICKET_COLUMNS
-        + " FROM sla.tickets WHERE ticket_id = %(id)s FOR UPDATE) AS t ON true",
-        {"id": ticket_id},
-    ).fetchone()
-    stored = None
-    if row["ticket"] is not None:
-        stored = _ticket(row["ticket"], [_clock(clock) for clock in row["clocks"]])
-    return EventContext(stored, int(row["rules_version"]), frozenset(row["held_versions"]))
-
-
-@dataclass(frozen=True)
 class BatchContext:
     """What applying a batch of ticket events reads, in one statement: its tickets
     that exist (locked), the rules version in force, and the events of its tickets
@@ -334,11 +287,15 @@ class BatchContext:
 
 
 def load_for_events(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> BatchContext:
-    """``load_for_event`` for many tickets in one round trip, with the held events'
-    bodies (a batch takes them in memory and deletes them in its one write).
+    """The tickets of a batch of events (locked), the rules version and their held
+    events with their bodies (the batch takes them in memory and deletes them in its
+    one write), in one round trip.
 
-    Must run after the rules lock and the tickets' locks, in a later statement (see
-    ``load_for_event``). Rows are locked in ticket id order."""
+    Must run after ``lock_rules_and_tickets`` in a later statement (each statement
+    reads with its own snapshot), so the rules and the inbox rows it sees are the
+    ones the locks protect: whoever holds an event for one of these tickets or
+    changes the rules takes those locks first. Rows are locked in ticket id order;
+    clocks come as JSON (every column is an integer or text, nothing is lost)."""
     ids = sorted(set(ticket_ids))
     row = conn.execute(
         "SELECT (SELECT version FROM sla.rules_state) AS rules_version,"
@@ -602,29 +559,6 @@ def execute_rows(conn: psycopg.Connection, statement: Any, rows: Sequence[Sequen
 
 
 # -- ticket events waiting for an earlier version ---------------------------------------
-
-
-def hold(
-    conn: psycopg.Connection,
-    ticket_id: str,
-    version: int,
-    event_id: str,
-    event_type: str,
-    data: Any,
-) -> None:
-    conn.execute(
-        "INSERT INTO sla.inbox (ticket_id, version, event_id, event_type, data)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (ticket_id, version) DO NOTHING",
-        (ticket_id, version, event_id, event_type, Jsonb(data)),
-    )
-
-
-def take_held(conn: psycopg.Connection, ticket_id: str, version: int) -> Row | None:
-    return conn.execute(
-        "DELETE FROM sla.inbox WHERE ticket_id = %s AND version = %s"
-        " RETURNING version, event_id, event_type, data",
-        (ticket_id, version),
-    ).fetchone()
 
 
 def held_count(conn: psycopg.Connection) -> int:
