@@ -29,6 +29,9 @@ The decorated attribute on the class is a thin wrapper; the original function st
 reachable as ``Service.handle.__wrapped__`` for direct unit tests. A handler may share
 its transaction with other events of a batch: whatever it must do only once the
 transaction has committed (metrics, in-memory state) goes through ``after_commit``.
+With ``batch_handler=True`` the handler is ``def handle(self, tx, events)`` instead and
+gets a transaction's newly claimed events in one call (a one-element list for a lone
+delivery or on the fallback path), its ``batch_lock`` taken first in every transaction.
 """
 
 from __future__ import annotations
