@@ -29,6 +29,9 @@ The decorated attribute on the class is a thin wrapper; the original function st
 reachable as ``Service.handle.__wrapped__`` for direct unit tests. A handler may share
 its transaction with other events of a batch: whatever it must do only once the
 transaction has committed (metrics, in-memory state) goes through ``after_commit``.
+With ``batch_handler=True`` the handler is ``def handle(self, tx, events)`` instead and
+gets a transaction's newly claimed events in one call (a one-element list for a lone
+delivery or on the fallback path), its ``batch_lock`` taken first in every transaction.
 """
 
 from __future__ import annotations
@@ -180,6 +183,9 @@ class _Result:
 
     outcome: Outcome | BaseException
     seconds: float
+
+
+BatchLock = Callable[[Any, Any, Sequence[DeliveredEvent]], None]
 
 
 # -- after commit ------------------------------------------------------------------------
@@ -814,23 +820,43 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
 
 
-def _run_once(service: Any, handler: Callable, delivery: _Delivery) -> Outcome:
+@dataclass(frozen=True)
+class _Form:
+    """How a handler takes its events. ``whole_batch``: ``handler(self, tx, events)``
+    with the list of a transaction's newly claimed events (the batch handler form),
+    and the ``batch_lock`` then runs in every transaction, a lone delivery's too, so
+    the handler can rely on its locks; otherwise ``handler(self, tx, event)`` per
+    event, and the ``batch_lock`` only runs for batches."""
+
+    handler: Callable
+    batch_lock: BatchLock | None = None
+    whole_batch: bool = False
+
+
+def _as_form(handler: Callable | _Form) -> _Form:
+    return handler if isinstance(handler, _Form) else _Form(handler)
+
+
+def _run_once(service: Any, handler: Callable | _Form, delivery: _Delivery) -> Outcome:
     """Claim the event and apply it in one transaction: both commit or neither."""
+    form = _as_form(handler)
     pool = getattr(service, delivery.db_attr)
     callbacks: list[Callable[[], None]] = []
     with pool.transaction() as tx:
         _AFTER_COMMIT[tx] = callbacks
         try:
+            if form.whole_batch and form.batch_lock is not None:
+                form.batch_lock(service, tx, [delivery.event])
             if not claim_event(tx, delivery.schema, delivery.consumer, delivery.event.event_id):
                 return Outcome.DUPLICATE
-            handler(service, tx, delivery.event)
+            if form.whole_batch:
+                form.handler(service, tx, [delivery.event])
+            else:
+                form.handler(service, tx, delivery.event)
         finally:
             _AFTER_COMMIT.pop(tx, None)
     _run_callbacks(callbacks)
     return Outcome.PROCESSED
-
-
-BatchLock = Callable[[Any, Any, Sequence[DeliveredEvent]], None]
 
 
 def lock_advisory(tx: Any, keys: Iterable[str]) -> None:
@@ -859,12 +885,15 @@ def ticket_ids_of(events: Iterable[DeliveredEvent]) -> list[str]:
 
 def _run_together(
     service: Any,
-    handler: Callable,
+    handler: Callable | _Form,
     deliveries: Sequence[_Delivery],
     batch_lock: BatchLock | None = None,
 ) -> list:
     """Claim every event in one statement and apply the newly claimed ones in order,
-    all in ONE transaction. Raises (after the rollback) if anything fails."""
+    all in ONE transaction (a batch handler gets them in one call). Raises (after the
+    rollback) if anything fails."""
+    form = _as_form(handler)
+    batch_lock = batch_lock or form.batch_lock
     first = deliveries[0]
     pool = getattr(service, first.db_attr)
     callbacks: list[Callable[[], None]] = []
@@ -877,20 +906,27 @@ def _run_together(
             claimed = claim_events(
                 tx, first.schema, first.consumer, [d.event.event_id for d in deliveries]
             )
+            fresh = []
             for delivery in deliveries:
                 if delivery.event.event_id in claimed:
                     claimed.discard(delivery.event.event_id)  # a second copy is a duplicate
-                    handler(service, tx, delivery.event)
+                    fresh.append(delivery.event)
                     outcomes.append(Outcome.PROCESSED)
                 else:
                     outcomes.append(Outcome.DUPLICATE)
+            if form.whole_batch:
+                if fresh:
+                    form.handler(service, tx, fresh)
+            else:
+                for event in fresh:
+                    form.handler(service, tx, event)
         finally:
             _AFTER_COMMIT.pop(tx, None)
     _run_callbacks(callbacks)
     return outcomes
 
 
-def _timed_once(service: Any, handler: Callable, delivery: _Delivery) -> _Result:
+def _timed_once(service: Any, handler: Callable | _Form, delivery: _Delivery) -> _Result:
     started = time.monotonic()
     try:
         outcome: Outcome | BaseException = _run_once(service, handler, delivery)
@@ -906,7 +942,7 @@ def _timed_once(service: Any, handler: Callable, delivery: _Delivery) -> _Result
 
 def _run_batch(
     service: Any,
-    handler: Callable,
+    handler: Callable | _Form,
     wanted: Callable[[Any, DeliveredEvent], bool] | None,
     batch: _Batch,
     batch_lock: BatchLock | None = None,
@@ -964,6 +1000,7 @@ def idempotent_event_handler(
     bind: bool = True,
     batch: bool = True,
     batch_lock: BatchLock | None = None,
+    batch_handler: bool = False,
     **kwargs: Any,
 ) -> Callable[[Callable], Callable]:
     """Decorate ``def handle(self, tx, event)`` as an exactly-once event handler.
@@ -983,16 +1020,22 @@ def idempotent_event_handler(
     (before the claim): a handler that takes a lock per event (a ticket's advisory
     lock) takes all of the batch's here, in one fixed order (``lock_advisory``), so two
     batches locking the same tickets in different orders cannot deadlock.
+    ``batch_handler=True``: the handler is ``def handle(self, tx, events)`` and gets
+    all newly claimed (and wanted) events of a transaction in one call, in delivery
+    order (a one-element list for a lone delivery and on the one-at-a-time fallback);
+    its ``batch_lock`` then runs in every transaction, a lone delivery's too.
     """
 
     def decorate(handler: Callable) -> Callable:
+        form = _Form(handler, batch_lock, batch_handler)
+
         @functools.wraps(handler)
         def run(self, delivery: _Delivery | _Batch) -> Outcome | list[_Result]:
             if isinstance(delivery, _Batch):
-                return _run_batch(self, handler, wanted, delivery, batch_lock)
+                return _run_batch(self, form, wanted, delivery, batch_lock)
             if wanted is not None and not wanted(self, delivery.event):
                 return Outcome.IGNORED
-            return _run_once(self, handler, delivery)
+            return _run_once(self, form, delivery)
 
         register_entrypoint(
             run,

@@ -130,14 +130,31 @@ class Intake:
     # -- tickets ---------------------------------------------------------------------
 
     def ticket_opened(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
+        """One TicketOpened, taking its ticket's lock first (``tickets_opened``)."""
         data = schemas.load_event(schemas.TicketOpenedSchema(), event.data)
-        ticket = TicketInfo(
-            data["ticket_id"], data["number"], data["customer_id"], data["department"]
-        )
-        repo.lock_ticket(tx, ticket.ticket_id)
-        own = self.rows(event, plan_ticket_opened(event.event_id, ticket))
+        repo.lock_ticket(tx, data["ticket_id"])
+        self.tickets_opened(tx, [event])
+
+    def tickets_opened(self, tx: psycopg.Connection, events: Sequence[DeliveredEvent]) -> None:
+        """TicketOpened events of a batch, under all their tickets' locks (the
+        consumer's ``batch_lock`` took them, in an earlier statement): every ticket,
+        its messages and the events held for it taken in ONE statement, then the held
+        events' messages in one more, only if there were any. A ticket opened twice
+        (a second event id for it) is recorded once, by its first event, and its
+        later events only queue their own messages, as one at a time would."""
+        tickets: dict[str, tuple[TicketInfo, str]] = {}
+        own: list[dict] = []
+        for event in events:
+            data = schemas.load_event(schemas.TicketOpenedSchema(), event.data)
+            ticket = TicketInfo(
+                data["ticket_id"], data["number"], data["customer_id"], data["department"]
+            )
+            tickets.setdefault(ticket.ticket_id, (ticket, data["opened_at"]))
+            own += self.rows(event, plan_ticket_opened(event.event_id, ticket))
         rows = []
-        for held in repo.record_ticket_and_take_held(tx, ticket, data["opened_at"], own):
+        taken = repo.record_tickets_and_take_held(tx, list(tickets.values()), own)
+        for held in sorted(taken, key=lambda h: (h["ticket_id"], h["event_id"])):
+            ticket = tickets[held["ticket_id"]][0]
             rows += self.rows(_as_delivered(held), _plans_for_held(held, ticket))
         repo.insert_messages(tx, rows)  # the held events' messages, if any
 

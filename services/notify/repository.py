@@ -61,33 +61,48 @@ def lock_tickets(conn: psycopg.Connection, ticket_ids: Iterable[str]) -> None:
     lock_advisory(conn, (f"notify:{ticket_id}" for ticket_id in ticket_ids))
 
 
-def record_ticket_and_take_held(
-    conn: psycopg.Connection, ticket: TicketInfo, opened_at: str, messages: list[Row]
+def record_tickets_and_take_held(
+    conn: psycopg.Connection, tickets: list[tuple[TicketInfo, str]], messages: list[Row]
 ) -> list[Row]:
-    """The ticket (once) and its TicketOpened's ``messages`` (as ``insert_messages``),
-    then the events held for the ticket, taken (deleted), in one statement. Call it
-    under ``lock_ticket``: its snapshot is then taken after any event held by a
-    transaction that had the lock before."""
-    queued, params = ("", {})
+    """TicketOpened of many tickets (``(ticket, opened_at)`` each, one entry per
+    ticket) in ONE statement: their rows (once), their TicketOpened's ``messages``
+    (as ``insert_messages``), and every event held for any of them, taken (deleted)
+    and returned with its ``ticket_id``. Call it under all their locks
+    (``lock_tickets``) in a later statement: its snapshot is then taken after any
+    event held by a transaction that had one of the locks before."""
+    if not tickets:
+        return []
+    params: dict[str, Any] = {}
+    queued = ""
     if messages:
         query, params = _insert_messages_sql(messages)
         queued = f", queued AS ({query})"
+    rows = []
+    for i, (ticket, opened_at) in enumerate(tickets):
+        rows.append(
+            f"(%(t_id_{i})s, %(t_number_{i})s, %(t_customer_{i})s, %(t_dept_{i})s,"
+            f" %(t_opened_{i})s)"
+        )
+        params.update(
+            {
+                f"t_id_{i}": ticket.ticket_id,
+                f"t_number_{i}": ticket.number,
+                f"t_customer_{i}": ticket.customer_id,
+                f"t_dept_{i}": ticket.department,
+                f"t_opened_{i}": opened_at,
+            }
+        )
+    params["held_of"] = [ticket.ticket_id for ticket, _ in tickets]
     return conn.execute(
         "WITH recorded AS (INSERT INTO notify.tickets (ticket_id, number, customer_id,"
-        " department, opened_at) VALUES (%(ticket_id)s, %(number)s, %(customer_id)s,"
-        " %(department)s, %(opened_at)s) ON CONFLICT (ticket_id) DO NOTHING)"
+        " department, opened_at) VALUES "
+        + ", ".join(rows)
+        + " ON CONFLICT (ticket_id) DO NOTHING)"
         + queued
-        + " DELETE FROM notify.held_ticket_events WHERE ticket_id = %(held_of)s"
-        " RETURNING event_id::text AS event_id, event_type, author_role, correlation_id",
-        {
-            **params,
-            "ticket_id": ticket.ticket_id,
-            "number": ticket.number,
-            "customer_id": ticket.customer_id,
-            "department": ticket.department,
-            "opened_at": opened_at,
-            "held_of": ticket.ticket_id,  # a uuid column there, text here
-        },
+        + " DELETE FROM notify.held_ticket_events WHERE ticket_id = ANY(%(held_of)s::uuid[])"
+        " RETURNING ticket_id::text AS ticket_id, event_id::text AS event_id, event_type,"
+        " author_role, correlation_id",
+        params,
     ).fetchall()
 
 

@@ -159,9 +159,13 @@ class NotifyService(ReplayEntrypoints):
 
     # -- events ------------------------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "TicketOpened", batch_lock=lock_batch_tickets)
-    def on_ticket_opened(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
-        Intake(self._deps).ticket_opened(tx, event)
+    @idempotent_event_handler(
+        "tickets", "TicketOpened", batch_lock=lock_batch_tickets, batch_handler=True
+    )
+    def on_ticket_opened(self, tx: psycopg.Connection, events: list[DeliveredEvent]) -> None:
+        # batch_lock ran first in this transaction (a lone event's too): every
+        # ticket's lock is held.
+        Intake(self._deps).tickets_opened(tx, events)
 
     @idempotent_event_handler(
         "tickets", "ReplyPosted", max_attempts=WAIT_FOR_TICKET, batch_lock=lock_batch_tickets

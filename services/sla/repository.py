@@ -22,7 +22,6 @@ from datetime import date
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.consumer import lock_advisory
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -39,21 +38,24 @@ def lock_rules(conn: psycopg.Connection, exclusive: bool = False) -> None:
     conn.execute(f"SELECT {function}(hashtextextended(%s, 0))", (RULES_LOCK,))
 
 
-def lock_rules_and_ticket(conn: psycopg.Connection, ticket_id: str) -> None:
-    """The shared rules lock, then the ticket's (one round trip; evaluated in order)."""
+def lock_rules_and_tickets(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> None:
+    """What applying ticket events needs, for a whole batch, up front and in ONE
+    statement: the shared rules lock, then every ticket's, in one fixed order (the
+    order of their lock values, as ``lock_advisory``: two replicas' batches would
+    otherwise deadlock). The target list is evaluated left to right (the subquery's
+    plan runs when its value is first needed), so the rules lock comes first; and as
+    nothing that takes the rules lock exclusively takes a ticket's advisory lock,
+    even the other order could not deadlock. Taking them again later is re-entrant."""
+    keys = sorted({"sla:ticket:" + ticket_id for ticket_id in ticket_ids})
+    if not keys:
+        lock_rules(conn)
+        return
     conn.execute(
         "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)),"
-        " pg_advisory_xact_lock(hashtextextended(%s, 0))",
-        (RULES_LOCK, "sla:ticket:" + ticket_id),
+        " (SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT"
+        " hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS l)",
+        (RULES_LOCK, keys),
     )
-
-
-def lock_rules_and_tickets(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> None:
-    """``lock_rules_and_ticket`` for a whole batch of events, up front: the shared
-    rules lock, then every ticket's, in one fixed order (two replicas' batches would
-    otherwise deadlock). Taking them again per event is re-entrant."""
-    lock_rules(conn)
-    lock_advisory(conn, ("sla:ticket:" + ticket_id for ticket_id in ticket_ids))
 
 
 def lock_stream(conn: psycopg.Connection, stream_id: str) -> None:
@@ -274,41 +276,52 @@ def load_ticket(conn: psycopg.Connection, ticket_id: str, for_update: bool) -> S
 
 
 @dataclass(frozen=True)
-class EventContext:
-    """What applying one ticket event reads, in one statement: the ticket (locked),
-    the rules version in force and the versions of its events held in ``sla.inbox``."""
+class BatchContext:
+    """What applying a batch of ticket events reads, in one statement: its tickets
+    that exist (locked), the rules version in force, and the events of its tickets
+    held in ``sla.inbox`` (by ticket, then version)."""
 
-    stored: StoredTicket | None
+    stored: dict[str, StoredTicket]
     rules_version: int
-    held_versions: frozenset[int]
+    held: dict[str, dict[int, Row]]
 
 
-def load_for_event(conn: psycopg.Connection, ticket_id: str) -> EventContext:
-    """``load_ticket(for_update=True)``, ``rules_version`` and the ticket's held
-    versions in one round trip (the handler of every ticket event needs all three).
+def load_for_events(conn: psycopg.Connection, ticket_ids: Sequence[str]) -> BatchContext:
+    """The tickets of a batch of events (locked), the rules version and their held
+    events with their bodies (the batch takes them in memory and deletes them in its
+    one write), in one round trip.
 
-    Must run after ``lock_rules_and_ticket`` in a later statement (each statement
+    Must run after ``lock_rules_and_tickets`` in a later statement (each statement
     reads with its own snapshot), so the rules and the inbox rows it sees are the
-    ones the locks protect: whoever holds an event for this ticket or changes the
-    rules takes those locks first. Clocks come as JSON (every column is an integer
-    or text, so nothing is lost on the way).
-    """
+    ones the locks protect: whoever holds an event for one of these tickets or
+    changes the rules takes those locks first. Rows are locked in ticket id order;
+    clocks come as JSON (every column is an integer or text, nothing is lost)."""
+    ids = sorted(set(ticket_ids))
     row = conn.execute(
         "SELECT (SELECT version FROM sla.rules_state) AS rules_version,"
-        " ARRAY(SELECT version FROM sla.inbox WHERE ticket_id = %(id)s) AS held_versions,"
-        " to_jsonb(t) AS ticket,"
-        " (SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') FROM (SELECT "
+        " (SELECT coalesce(jsonb_agg(jsonb_build_object('ticket', to_jsonb(t), 'clocks',"
+        "   (SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') FROM (SELECT "
         + _CLOCK_COLUMNS
-        + " FROM sla.clocks WHERE ticket_id = %(id)s) AS c) AS clocks"
-        " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT "
+        + " FROM sla.clocks WHERE sla.clocks.ticket_id = t.ticket_id) AS c))), '[]')"
+        "  FROM (SELECT "
         + _TICKET_COLUMNS
-        + " FROM sla.tickets WHERE ticket_id = %(id)s FOR UPDATE) AS t ON true",
-        {"id": ticket_id},
+        + " FROM sla.tickets WHERE ticket_id = ANY(%(ids)s) ORDER BY ticket_id FOR UPDATE)"
+        "  AS t) AS tickets,"
+        " (SELECT coalesce(jsonb_agg(to_jsonb(h)), '[]') FROM (SELECT ticket_id, version,"
+        "  event_id, event_type, data FROM sla.inbox WHERE ticket_id = ANY(%(ids)s)) AS h)"
+        " AS held",
+        {"ids": ids},
     ).fetchone()
-    stored = None
-    if row["ticket"] is not None:
-        stored = _ticket(row["ticket"], [_clock(clock) for clock in row["clocks"]])
-    return EventContext(stored, int(row["rules_version"]), frozenset(row["held_versions"]))
+    stored = {
+        item["ticket"]["ticket_id"]: _ticket(
+            item["ticket"], [_clock(clock) for clock in item["clocks"]]
+        )
+        for item in row["tickets"]
+    }
+    held: dict[str, dict[int, Row]] = {}
+    for item in row["held"]:
+        held.setdefault(item["ticket_id"], {})[int(item["version"])] = item
+    return BatchContext(stored, int(row["rules_version"]), held)
 
 
 def claim_due(conn: psycopg.Connection, now: int, limit: int) -> list[StoredTicket]:
@@ -435,35 +448,91 @@ def _changed_clocks(write: TicketWrite) -> list[tuple]:
     ]
 
 
-def save_ticket_with_events(
-    conn: psycopg.Connection, write: TicketWrite, event_rows: Sequence[Sequence[Any]]
-) -> None:
-    """One ticket's step, in ONE statement: its new ``sla.events`` rows (as
-    ``recorder.ticket_event_rows`` makes them), its row and its changed clocks.
+_TICKET_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+_SAVE_TICKETS_HEAD = (
+    "INSERT INTO sla.tickets (" + _TICKET_COLUMNS + ", next_due_at, updated_at) VALUES "
+)
+_SAVE_TICKETS_CONFLICT = _SAVE_TICKET[_SAVE_TICKET.index(" ON CONFLICT") :]
+_HOLD_ROW = "(%s, %s, %s, %s, %s)"
 
-    The handler of every ticket event ends here; three statements (and three round
-    trips) would cost three times the per-statement CPU of client and server. The
-    parts are data-modifying CTEs of one INSERT, which PostgreSQL runs as one
-    statement: all or nothing, and the clocks' foreign key sees the ticket row the
-    same statement inserts (checked at the statement's end)."""
-    clocks = _changed_clocks(write)
-    parts: list[str] = []
-    params: list[Any] = []
+
+def save_ticket_with_events(
+    conn: psycopg.Connection,
+    writes: TicketWrite | Sequence[TicketWrite],
+    event_rows: Sequence[Sequence[Any]],
+    *,
+    holds: Sequence[Sequence[Any]] = (),
+    taken: Sequence[tuple[str, int]] = (),
+) -> None:
+    """Tickets' steps, in ONE statement: their new ``sla.events`` rows (as
+    ``recorder.ticket_event_rows`` makes them), their rows and changed clocks, events
+    newly held in ``sla.inbox`` (``(ticket_id, version, event_id, event_type, data)``)
+    and held events taken from it (``(ticket_id, version)``).
+
+    The handler of every batch of ticket events ends here; a statement per part or
+    per ticket would cost that much more per-statement CPU of client and server.
+    The parts are data-modifying CTEs of one statement, which PostgreSQL runs as
+    one: all or nothing, and the clocks' foreign key sees the ticket rows the same
+    statement inserts (checked at the statement's end). At most one write per ticket
+    (a multi-row upsert may not touch a row twice)."""
+    if isinstance(writes, TicketWrite):
+        writes = [writes]
+    clocks = [params for write in writes for params in _changed_clocks(write)]
+    parts: list[tuple[str, list[Any]]] = []
     if event_rows:
-        parts.append(f"e AS ({_INSERT_EVENTS}{', '.join([_EVENT_ROW] * len(event_rows))})")
-        params.extend(value for row in event_rows for value in row)
-    if clocks:
-        parts.append(f"t AS ({_SAVE_TICKET})")
-        params.extend(_ticket_params(write))
-        main = (
-            f"INSERT INTO sla.clocks ({_CLOCK_COLUMNS}) VALUES "
-            f"{', '.join([_CLOCK_ROW] * len(clocks))}{_CLOCK_CONFLICT}"
+        parts.append(
+            (
+                f"{_INSERT_EVENTS}{', '.join([_EVENT_ROW] * len(event_rows))}",
+                [value for row in event_rows for value in row],
+            )
         )
-        params.extend(value for row in clocks for value in row)
-    else:
-        main = _SAVE_TICKET
-        params.extend(_ticket_params(write))
-    conn.execute(("WITH " + ", ".join(parts) + " " if parts else "") + main, params)
+    if writes:
+        parts.append(
+            (
+                f"{_SAVE_TICKETS_HEAD}{', '.join([_TICKET_ROW] * len(writes))}"
+                f"{_SAVE_TICKETS_CONFLICT}",
+                [value for write in writes for value in _ticket_params(write)],
+            )
+        )
+    if clocks:
+        parts.append(
+            (
+                f"INSERT INTO sla.clocks ({_CLOCK_COLUMNS}) VALUES "
+                f"{', '.join([_CLOCK_ROW] * len(clocks))}{_CLOCK_CONFLICT}",
+                [value for row in clocks for value in row],
+            )
+        )
+    if holds:
+        parts.append(
+            (
+                "INSERT INTO sla.inbox (ticket_id, version, event_id, event_type, data) VALUES "
+                + ", ".join([_HOLD_ROW] * len(holds))
+                + " ON CONFLICT (ticket_id, version) DO NOTHING",
+                [
+                    value
+                    for ticket_id, version, event_id, event_type, data in holds
+                    for value in (ticket_id, version, event_id, event_type, Jsonb(data))
+                ],
+            )
+        )
+    if taken:
+        parts.append(
+            (
+                "DELETE FROM sla.inbox WHERE (ticket_id, version) IN ("
+                + ", ".join(["(%s, %s)"] * len(taken))
+                + ")",
+                [value for pair in taken for value in pair],
+            )
+        )
+    if not parts:
+        return
+    *ctes, (main, main_params) = parts
+    text = ""
+    params: list[Any] = []
+    if ctes:
+        text = "WITH " + ", ".join(f"p{n} AS ({part})" for n, (part, _) in enumerate(ctes)) + " "
+        params = [value for _, part_params in ctes for value in part_params]
+    conn.execute(text + main, params + main_params)
 
 
 def save_tickets(conn: psycopg.Connection, writes: Sequence[TicketWrite]) -> None:
@@ -490,29 +559,6 @@ def execute_rows(conn: psycopg.Connection, statement: Any, rows: Sequence[Sequen
 
 
 # -- ticket events waiting for an earlier version ---------------------------------------
-
-
-def hold(
-    conn: psycopg.Connection,
-    ticket_id: str,
-    version: int,
-    event_id: str,
-    event_type: str,
-    data: Any,
-) -> None:
-    conn.execute(
-        "INSERT INTO sla.inbox (ticket_id, version, event_id, event_type, data)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (ticket_id, version) DO NOTHING",
-        (ticket_id, version, event_id, event_type, Jsonb(data)),
-    )
-
-
-def take_held(conn: psycopg.Connection, ticket_id: str, version: int) -> Row | None:
-    return conn.execute(
-        "DELETE FROM sla.inbox WHERE ticket_id = %s AND version = %s"
-        " RETURNING version, event_id, event_type, data",
-        (ticket_id, version),
-    ).fetchone()
 
 
 def held_count(conn: psycopg.Connection) -> int:

@@ -99,9 +99,11 @@ class SlaService(ReplayEntrypoints):
 
     # -- what tickets tells us --------------------------------------------------------
 
-    @idempotent_event_handler("tickets", "#", batch_lock=lock_batch_tickets)
-    def on_ticket_event(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
-        self._app.intake.receive(tx, event)
+    @idempotent_event_handler("tickets", "#", batch_lock=lock_batch_tickets, batch_handler=True)
+    def on_ticket_event(self, tx: psycopg.Connection, events: list[DeliveredEvent]) -> None:
+        # batch_lock ran first in this transaction (also for a lone event): the rules
+        # lock and every ticket's lock are held.
+        self._app.intake.receive_batch(tx, events)
 
     # -- the timer ---------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from services.tickets.open_tickets_gauge import OpenTicketsGauge
 from services.tickets.privacy import erase_customer
 from services.tickets.queries import TicketQueries
 from services.tickets.similarity import similar_open_tickets
-from services.tickets.sla_deadlines import record_targets, record_warning
+from services.tickets.sla_deadlines import record_many_targets, record_warning
 
 command = rpc(expected_exceptions=ServiceError)
 log = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ class TicketsService(ReplayEntrypoints):
         """Right to be forgotten: destroy the customer's key, scrub the copies."""
         erase_customer(tx, event.data["user_id"])
 
-    @idempotent_event_handler("sla", "SlaTargetsSet")
-    def on_sla_targets_set(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:
-        record_targets(tx, event.data)
+    @idempotent_event_handler("sla", "SlaTargetsSet", batch_handler=True)
+    def on_sla_targets_set(self, tx: psycopg.Connection, events: list[DeliveredEvent]) -> None:
+        record_many_targets(tx, [event.data for event in events])
 
     @idempotent_event_handler("sla", "SlaWarning")
     def on_sla_warning(self, tx: psycopg.Connection, event: DeliveredEvent) -> None:

@@ -10,6 +10,7 @@ about; the ticket is at risk while that is still its next deadline, so a new dea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -28,16 +29,43 @@ def next_deadline(targets: list[dict[str, Any]]) -> datetime | None:
 
 
 def record_targets(conn: psycopg.Connection, data: dict[str, Any]) -> None:
+    record_many_targets(conn, [data])
+
+
+def latest_per_ticket(datas: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of several ``SlaTargetsSet`` bodies, the one that would win per ticket if they
+    were recorded one by one in this order: the latest ``set_at``, and of equal ones
+    the last (the upsert takes an equal ``set_at``). Ordered by ticket id, so two
+    writers lock rows in one order."""
+    latest: dict[str, tuple[datetime, dict[str, Any]]] = {}
+    for data in datas:
+        at = datetime.fromisoformat(data["set_at"])
+        seen = latest.get(data["ticket_id"])
+        if seen is None or seen[0] <= at:
+            latest[data["ticket_id"]] = (at, data)
+    return [latest[ticket_id][1] for ticket_id in sorted(latest)]
+
+
+def record_many_targets(conn: psycopg.Connection, datas: Iterable[dict[str, Any]]) -> None:
+    """Record ``SlaTargetsSet`` bodies (a batch's, in delivery order) in ONE upsert:
+    only the latest per ticket (``latest_per_ticket``); the row's own ``set_at`` still
+    refuses anything older than what is recorded."""
+    rows = latest_per_ticket(datas)
+    if not rows:
+        return
+    params: list[Any] = []
+    for data in rows:
+        params += [
+            data["ticket_id"],
+            next_deadline(data.get("targets") or []),
+            datetime.fromisoformat(data["set_at"]),
+        ]
     conn.execute(
-        "INSERT INTO tickets.sla_deadlines (ticket_id, next_deadline, set_at)"
-        " VALUES (%(ticket_id)s, %(deadline)s, %(set_at)s)"
-        " ON CONFLICT (ticket_id) DO UPDATE SET next_deadline = EXCLUDED.next_deadline,"
+        "INSERT INTO tickets.sla_deadlines (ticket_id, next_deadline, set_at) VALUES "
+        + ", ".join(["(%s, %s, %s)"] * len(rows))
+        + " ON CONFLICT (ticket_id) DO UPDATE SET next_deadline = EXCLUDED.next_deadline,"
         " set_at = EXCLUDED.set_at WHERE tickets.sla_deadlines.set_at <= EXCLUDED.set_at",
-        {
-            "ticket_id": data["ticket_id"],
-            "deadline": next_deadline(data.get("targets") or []),
-            "set_at": data["set_at"],
-        },
+        params,
     )
 
 

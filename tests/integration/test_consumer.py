@@ -49,7 +49,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_SPEC = "tests.support.consumer_service:ConsumerTestService"
 RETRY_DELAYS = "0.05,0.1"
 CONFIG = {"CONSUMER_RETRY_DELAYS": RETRY_DELAYS}
-TOPOLOGY = service_topologies(ConsumerTestService, CONFIG)[0]
+TOPOLOGIES = service_topologies(ConsumerTestService, CONFIG)
+TOPOLOGY = next(t for t in TOPOLOGIES if t.queue.name.endswith(".record"))
+BATCH_TOPOLOGY = next(t for t in TOPOLOGIES if t.queue.name.endswith(".record_batch"))
 QUEUE = TOPOLOGY.queue.name
 DEAD_QUEUE = TOPOLOGY.dead_queue.name
 CONSUMER = "consumertest.record"
@@ -175,7 +177,9 @@ def publish(
         )
 
 
-def publish_burst(amqp_uri: str, events: list[tuple[str, dict]]) -> None:
+def publish_burst(
+    amqp_uri: str, events: list[tuple[str, dict]], event_type: str = "TicketOpened"
+) -> None:
     """Publish (id, body) pairs in this order on one confirmed connection."""
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         producer = conn.Producer()
@@ -183,12 +187,12 @@ def publish_burst(amqp_uri: str, events: list[tuple[str, dict]]) -> None:
             producer.publish(
                 json.dumps(body).encode(),
                 exchange=EXCHANGE,
-                routing_key="TicketOpened",
+                routing_key=event_type,
                 content_type="application/json",
                 content_encoding="utf-8",
                 delivery_mode=2,
                 message_id=event_id,
-                type="TicketOpened",
+                type=event_type,
             )
 
 
@@ -250,7 +254,7 @@ def topology(amqp_uri: str) -> str:
     topology step leaves them: events published before the service starts wait."""
     with Connection(amqp_uri) as conn:
         channel = conn.channel()
-        for queue in TOPOLOGY.all_queues:
+        for queue in (q for t in TOPOLOGIES for q in t.all_queues):
             channel.queue_delete(queue.name)
         channel.close()
     declare_topology(amqp_uri, ConsumerTestService, CONFIG)
@@ -582,6 +586,85 @@ def test_duplicates_inside_a_batch_are_skipped(start_service, topology: str, con
     assert len({r["xact"] for r in rows}) < len(rows)
     assert service.metric("pasokh_consumer_batch_fallbacks_total") == 0
     assert queue_counts(topology, QUEUE)[0] == 0
+
+
+def calls_of(admin_url: str) -> list[dict]:
+    """The batch handler's applications, in order, with the call each came in."""
+    with psycopg.connect(admin_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT event_id, call_id, xact FROM consumertest.applied"
+            " WHERE event_type = 'TicketClosed' ORDER BY id"
+        ).fetchall()
+
+
+BATCH_CONSUMER = "consumertest.record_batch"
+
+
+def test_a_batch_handler_gets_a_burst_in_few_calls_in_order_each_event_once(
+    start_service, topology: str, consumer_db: dict
+):
+    """``batch_handler=True``: one call per transaction with all its new events, in
+    delivery order; an event already processed is not passed again."""
+    admin_url = consumer_db["admin_url"]
+    done_id = new_id()
+    run_sql(
+        admin_url,
+        "INSERT INTO consumertest.processed_events (consumer, event_id) VALUES (%s, %s)",
+        (BATCH_CONSUMER, done_id),
+    )
+    events = [(new_id(), {"seq": n}) for n in range(60)]
+    events[7:7] = [(done_id, {"seq": "done"})]
+    publish_burst(topology, events, "TicketClosed")
+
+    service = start_service()
+    wait_for(
+        lambda: service.metric("pasokh_consumer_processed_total", consumer=BATCH_CONSUMER) == 60,
+        "the burst",
+        service,
+    )
+    rows = calls_of(admin_url)
+    assert [r["event_id"] for r in rows] == [e for e, _ in events if e != done_id]
+    calls = {r["call_id"] for r in rows}
+    assert len(calls) < len(rows)  # several events per call
+    for call in calls:  # one call, one transaction
+        assert len({r["xact"] for r in rows if r["call_id"] == call}) == 1
+    assert service.metric("pasokh_consumer_duplicates_total", consumer=BATCH_CONSUMER) == 1
+    assert service.metric("pasokh_consumer_batch_fallbacks_total", consumer=BATCH_CONSUMER) == 0
+    assert queue_counts(topology, BATCH_TOPOLOGY.queue.name)[0] == 0
+
+
+def test_a_batch_handler_on_the_fallback_path_isolates_the_poison_event(
+    start_service, topology: str, consumer_db: dict
+):
+    """A call that raises rolls the whole batch back; each event is then passed alone
+    (a one-element list): the poison one is retried and parked, the rest applied once."""
+    admin_url = consumer_db["admin_url"]
+    run_sql(admin_url, "INSERT INTO consumertest.blocks (key) VALUES ('poison')")
+    events = [(new_id(), {"seq": n}) for n in range(30)]
+    poison_id = events[12][0]
+    events[12] = (poison_id, {"seq": 12, "blocked_by": "poison"})
+    publish_burst(topology, events, "TicketClosed")
+
+    service = start_service()
+    batch_queue = BATCH_TOPOLOGY.queue.name
+    wait_for(
+        lambda: queue_counts(topology, BATCH_TOPOLOGY.dead_queue.name)[0] == 1,
+        "the dead letter",
+        service,
+    )
+    wait_for(
+        lambda: service.metric("pasokh_consumer_processed_total", consumer=BATCH_CONSUMER) == 29,
+        "the others",
+        service,
+    )
+    assert [d.message_id for d in dlq.list_dead(topology, batch_queue)] == [poison_id]
+    rows = calls_of(admin_url)
+    assert [r["event_id"] for r in rows] == [e for e, _ in events if e != poison_id]
+    assert service.metric("pasokh_consumer_batch_fallbacks_total", consumer=BATCH_CONSUMER) >= 1
+    assert service.metric("pasokh_consumer_retries_total", consumer=BATCH_CONSUMER) == (
+        MAX_ATTEMPTS - 1
+    )
+    assert service.metric("pasokh_consumer_dead_lettered_total", consumer=BATCH_CONSUMER) == 1
 
 
 def test_batch_locks_are_taken_in_one_order_whatever_the_order_of_the_events(

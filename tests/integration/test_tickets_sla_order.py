@@ -141,3 +141,64 @@ def test_a_ticket_is_at_risk_while_sla_s_warning_concerns_its_next_deadline(
         publish_targets(amqp_uri, warned, later, "2026-11-23T09:00:00+00:00")
         assert wait_until(lambda: processed(admin_url) == 3)
         assert at_risk() == {warned: False, calm: False}
+
+
+def _targets_body(ticket_id: str, deadline: str | None, set_at: str) -> dict:
+    return {
+        "ticket_id": ticket_id,
+        "set_at": set_at,
+        "targets": [{"target": "first_response", "status": "running", "deadline": deadline}]
+        if deadline
+        else [],
+    }
+
+
+def test_a_batch_of_targets_is_one_upsert_ending_as_one_by_one(tickets_pool):
+    """``record_many_targets`` (the batch handler's) ends as recording each event alone
+    in delivery order: the latest ``set_at`` per ticket, an equal one from the later
+    event, and never older than what the row already has."""
+    from services.tickets.sla_deadlines import record_many_targets, record_targets
+
+    def bodies(ids: dict[str, str]) -> tuple[list[dict], list[dict]]:
+        before = [_targets_body(ids["kept"], "2026-11-30T10:00:00+00:00", "2026-11-22T00:00:00Z")]
+        batch = [
+            _targets_body(ids["latest"], "2026-11-24T10:00:00+00:00", "2026-11-21T06:00:00Z"),
+            _targets_body(ids["kept"], "2026-11-25T10:00:00+00:00", "2026-11-21T06:00:00Z"),
+            _targets_body(ids["latest"], "2026-11-26T10:00:00+00:00", "2026-11-21T08:00:00Z"),
+            _targets_body(ids["tie"], "2026-11-24T10:00:00+00:00", "2026-11-21T06:00:00Z"),
+            _targets_body(ids["latest"], "2026-11-23T10:00:00+00:00", "2026-11-21T07:00:00Z"),
+            _targets_body(ids["tie"], None, "2026-11-21T06:00:00Z"),
+        ]
+        return before, batch
+
+    names = ("latest", "kept", "tie")
+    batched = {name: str(uuid.uuid4()) for name in names}
+    alone = {name: str(uuid.uuid4()) for name in names}
+    before, batch = bodies(batched)
+    with tickets_pool.transaction() as tx:
+        for body in before:
+            record_targets(tx, body)
+    with tickets_pool.transaction() as tx:
+        record_many_targets(tx, batch)
+    before, batch = bodies(alone)
+    for body in before + batch:
+        with tickets_pool.transaction() as tx:
+            record_targets(tx, body)
+
+    def rows(ids: dict[str, str]) -> dict[str, tuple]:
+        with tickets_pool.connection() as conn:
+            found = {
+                str(r["ticket_id"]): (r["next_deadline"], r["set_at"])
+                for r in conn.execute(
+                    "SELECT ticket_id, next_deadline, set_at FROM tickets.sla_deadlines"
+                    " WHERE ticket_id = ANY(%s::uuid[])",
+                    (list(ids.values()),),
+                )
+            }
+        return {name: found[ticket_id] for name, ticket_id in ids.items()}
+
+    assert rows(batched) == rows(alone)
+    result = rows(batched)
+    assert result["latest"][0].isoformat().startswith("2026-11-26T10:00:00")
+    assert result["kept"][0].isoformat().startswith("2026-11-30T10:00:00")
+    assert result["tie"][0] is None

@@ -7,9 +7,15 @@ holds the transaction open for s seconds on the first delivery (to be killed
 mid-handling). Every application inserts one row into ``consumertest.applied``
 (no unique key), so an event applied twice shows up as two rows; the row keeps the
 id of the transaction that applied it, so tests can see events applied together.
+
+``record_batch`` is the batch handler form (``batch_handler=True``) on ``TicketClosed``
+events: one call gets a list of events and records them with one ``call_id`` (so a
+test sees how many came in one call); a ``blocked_by`` event fails the whole call.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from pasokh_common.consumer import DeliveredEvent, idempotent_event_handler, lock_advisory
 from pasokh_common.nameko_deps import Database
@@ -28,7 +34,8 @@ CREATE TABLE consumertest.applied (
     redelivered boolean NOT NULL,
     event_type  text    NOT NULL,
     payload     jsonb,
-    xact        bigint  NOT NULL DEFAULT txid_current()
+    xact        bigint  NOT NULL DEFAULT txid_current(),
+    call_id     text
 );
 CREATE TABLE consumertest.blocks (key text PRIMARY KEY);
 GRANT SELECT, INSERT ON consumertest.applied, consumertest.blocks TO {app_role};
@@ -77,3 +84,32 @@ class ConsumerTestService:
         )
         if data.get("sleep") and not event.redelivered:
             tx.execute("SELECT pg_sleep(%s)", (float(data["sleep"]),))
+
+    @idempotent_event_handler(
+        "tickets",
+        "TicketClosed",
+        max_attempts=MAX_ATTEMPTS,
+        batch_lock=lock_events,
+        batch_handler=True,
+    )
+    def record_batch(self, tx: psycopg.Connection, events: list[DeliveredEvent]) -> None:
+        for event in events:
+            blocked_by = (event.data if isinstance(event.data, dict) else {}).get("blocked_by")
+            if (
+                blocked_by
+                and tx.execute(
+                    "SELECT 1 FROM consumertest.blocks WHERE key = %s", (blocked_by,)
+                ).fetchone()
+            ):
+                raise PlannedFailure(f"blocked by {blocked_by}")
+        call_id = str(uuid.uuid4())
+        with tx.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO consumertest.applied"
+                " (event_id, attempt, redelivered, event_type, payload, call_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (e.event_id, e.attempt, e.redelivered, e.type, Jsonb(e.data), call_id)
+                    for e in events
+                ],
+            )

@@ -17,7 +17,7 @@ from services.notify.config import NotifyConfig
 from services.notify.context import Dependencies
 from services.notify.intake import Intake
 from services.notify.providers.console import ConsoleProvider
-from tests.integration.notify.conftest import reply_posted, ticket_opened
+from tests.integration.notify.conftest import reply_posted, ticket_closed, ticket_opened
 
 pytestmark = pytest.mark.integration
 
@@ -106,6 +106,45 @@ def test_a_reply_to_a_recorded_ticket_takes_no_lock(notify_pool):
             thread.join(5)
             assert not thread.is_alive() and errors == []
     assert queued(notify_pool, ticket["ticket_id"]) == ["ticket_answered", "ticket_opened"]
+
+
+def test_a_batch_of_ticket_openings_takes_every_held_event_once(notify_pool):
+    """Several TicketOpened in one batch (the consumer's batch handler form, under its
+    batch_lock): each ticket recorded, its own SMS queued, every event held for any of
+    them taken and its SMS queued; the same batch again (a redelivery not caught by
+    the claim, say under another consumer name) adds nothing."""
+    intake = Intake(deps_for(notify_pool))
+    one, two, three = (ticket_opened(str(uuid.uuid4())) for _ in range(3))
+    held_events = [
+        delivered("ReplyPosted", reply_posted(one["ticket_id"])),
+        delivered("ReplyPosted", reply_posted(two["ticket_id"])),
+        delivered("TicketClosed", ticket_closed(two["ticket_id"])),
+    ]
+    for event in held_events:
+        handler = intake.reply_posted if event.type == "ReplyPosted" else intake.ticket_closed
+        _in_transaction(notify_pool, handler, event)
+    assert held(notify_pool) == 3
+    batch = [delivered("TicketOpened", t) for t in (one, two, three)]
+
+    for _ in range(2):
+        with notify_pool.transaction() as tx:
+            repo.lock_tickets(tx, [t["ticket_id"] for t in (one, two, three)])
+            intake.tickets_opened(tx, batch)
+
+    assert held(notify_pool) == 0
+    assert queued(notify_pool, one["ticket_id"]) == ["ticket_answered", "ticket_opened"]
+    assert queued(notify_pool, two["ticket_id"]) == [
+        "ticket_answered",
+        "ticket_closed",
+        "ticket_opened",
+    ]
+    assert queued(notify_pool, three["ticket_id"]) == ["ticket_opened"]
+    with notify_pool.connection() as conn:
+        recorded = conn.execute(
+            "SELECT ticket_id FROM notify.tickets WHERE ticket_id = ANY(%s)",
+            ([t["ticket_id"] for t in (one, two, three)],),
+        ).fetchall()
+    assert len(recorded) == 3
 
 
 def _in_transaction(pool, handler, event: DeliveredEvent) -> None:
