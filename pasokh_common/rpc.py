@@ -8,9 +8,9 @@ to confirm a reply protects nothing a caller could use: a reply lost with the
 broker is the timeout the caller already handles, and commands that must not run
 twice carry idempotency keys. Requests keep confirms, because nameko's
 ``UnknownService`` (nobody consumes the method's queue) is detected through them.
-Measured on the 2-core machine (docs/benchmarks.md, "RPC messages"): RabbitMQ's CPU
-per call fell from 0.84 to 0.32 ms and the three processes' together from 1.70 to
-0.93 ms.
+Measured on the 2-core machine (``python -m benchmarks.rpc_messages``,
+docs/benchmarks.md "RPC messages"): RabbitMQ's CPU per call fell from about 0.8 to
+0.35 ms and the caller's, service's and broker's together from about 1.65 to 1.05 ms.
 
 Every service must use these, never ``nameko.rpc.rpc`` beside them: nameko shares
 one ``rpc-<service>`` queue consumer per consumer class, and two classes in one
