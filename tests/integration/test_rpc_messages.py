@@ -8,10 +8,6 @@ reply its entrypoint gave.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,57 +17,30 @@ from pasokh_common.rpc import TRANSIENT
 
 import pytest
 from kombu import Connection, Exchange, Queue
-from nameko.exceptions import UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
+
+from tests.support.processes import spawn, stop, wait_for_rpc_service
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_SECONDS = 20
+PROBE_SERVICE = "tests.support.rpc_probe_service:RpcProbeService"
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
 PERSISTENT = 2
 
 
 @pytest.fixture
 def probe(amqp_uri: str, tmp_path: Path) -> Iterator[dict]:
-    log_path = tmp_path / "rpcprobe.log"
-    env = {**os.environ, "AMQP_URI": amqp_uri}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pasokh_common.runner",
-                "rpcprobe",
-                "tests.support.rpc_probe_service:RpcProbeService",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    config = {"AMQP_URI": amqp_uri}
+    process = spawn(
+        ["-m", "pasokh_common.runner", "rpcprobe", PROBE_SERVICE],
+        {"AMQP_URI": amqp_uri},
+        tmp_path / "rpcprobe.log",
+    )
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        with ClusterRpcProxy(config, timeout=5) as cluster:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"probe exited:\n{log_path.read_text()[-4000:]}")
-                try:
-                    cluster.rpcprobe.echo("ready")
-                    break
-                except UnknownService:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"probe did not start:\n{log_path.read_text()[-4000:]}")
-                    time.sleep(0.1)
-        yield config
+        wait_for_rpc_service(amqp_uri, "rpcprobe", process)
+        yield {"AMQP_URI": amqp_uri}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(process)
 
 
 def _get(conn: Connection, queue: Queue, timeout: float = 10.0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from pasokh_common.errors import Conflict, NotFound, ValidationFailed
 
@@ -15,6 +15,7 @@ from services.tickets import projections
 from services.tickets.application import STORE, TicketCommands
 from services.tickets.domain import errors as domain_errors
 from services.tickets.queries import TicketQueries
+from tests.support.clocks import SteppingClock as Clock
 
 pytestmark = pytest.mark.integration
 
@@ -24,17 +25,6 @@ AGENT = {"id": "agent-1", "role": "agent", "departments": ["technical"]}
 AGENT_2 = {"id": "agent-2", "role": "agent", "departments": ["technical"]}
 FINANCE_AGENT = {"id": "agent-9", "role": "agent", "departments": ["finance"]}
 SUPERVISOR = {"id": "sup-1", "role": "supervisor", "departments": ["technical", "finance"]}
-
-
-class Clock:
-    """Controllable time, so ordering and reopen windows are exact."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture

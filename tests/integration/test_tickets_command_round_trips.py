@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pasokh_common.errors import NotFound
 from pasokh_common.eventlog import RecordedEvent
@@ -21,6 +21,7 @@ from services.tickets.aggregate_cache import TicketCache
 from services.tickets.application import STORE, TicketCommands
 from services.tickets.domain import errors as domain_errors
 from services.tickets.membership import record_assignment, record_removal
+from tests.support.clocks import SteppingClock as Clock
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +29,6 @@ CUSTOMER = {"id": "cust-1", "role": "customer"}
 AGENT = {"id": "agent-1", "role": "agent", "departments": ["technical"]}
 TWO_DEPARTMENTS = {"id": "agent-5", "role": "agent", "departments": ["technical", "finance"]}
 SIMILAR = {"department": "technical", "subject": "اینترنت قطع است"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture

@@ -43,6 +43,16 @@ GRANT USAGE ON SEQUENCE consumertest.applied_id_seq TO {app_role};
 """
 
 
+def fail_if_blocked(tx: psycopg.Connection, data: dict) -> None:
+    """An event naming a ``blocked_by`` key fails while that key is in the blocks table."""
+    blocked_by = data.get("blocked_by")
+    if (
+        blocked_by
+        and tx.execute("SELECT 1 FROM consumertest.blocks WHERE key = %s", (blocked_by,)).fetchone()
+    ):
+        raise PlannedFailure(f"blocked by {blocked_by}")
+
+
 class PlannedFailure(RuntimeError):
     """Raised on purpose by the test handler."""
 
@@ -63,14 +73,7 @@ class ConsumerTestService:
         data = event.data if isinstance(event.data, dict) else {}
         if event.attempt <= int(data.get("fail_times", 0)):
             raise PlannedFailure(f"planned failure on attempt {event.attempt}")
-        blocked_by = data.get("blocked_by")
-        if (
-            blocked_by
-            and tx.execute(
-                "SELECT 1 FROM consumertest.blocks WHERE key = %s", (blocked_by,)
-            ).fetchone()
-        ):
-            raise PlannedFailure(f"blocked by {blocked_by}")
+        fail_if_blocked(tx, data)
         tx.execute(
             "INSERT INTO consumertest.applied (event_id, attempt, redelivered, event_type, payload)"
             " VALUES (%s, %s, %s, %s, %s)",
@@ -94,14 +97,7 @@ class ConsumerTestService:
     )
     def record_batch(self, tx: psycopg.Connection, events: list[DeliveredEvent]) -> None:
         for event in events:
-            blocked_by = (event.data if isinstance(event.data, dict) else {}).get("blocked_by")
-            if (
-                blocked_by
-                and tx.execute(
-                    "SELECT 1 FROM consumertest.blocks WHERE key = %s", (blocked_by,)
-                ).fetchone()
-            ):
-                raise PlannedFailure(f"blocked by {blocked_by}")
+            fail_if_blocked(tx, event.data if isinstance(event.data, dict) else {})
         call_id = str(uuid.uuid4())
         with tx.cursor() as cursor:
             cursor.executemany(
