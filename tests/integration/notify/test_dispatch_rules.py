@@ -121,6 +121,40 @@ def state(deps: Dependencies, ticket: dict) -> dict:
     return row
 
 
+def code_message_row(
+    key: str,
+    phone: str,
+    now: datetime,
+    *,
+    user_id: str,
+    lease_until: datetime,
+    expires_at: datetime,
+    created_at: datetime,
+) -> dict:
+    """A verification-code message already taken by a sender (state ``sending``,
+    attempt 1), as ``repo.insert_message`` stores it."""
+    return {
+        "message_id": message_id_for(key),
+        "idempotency_key": key,
+        "template": "verification_code",
+        "language": "fa",
+        "urgent": True,
+        "user_id": user_id,
+        "ticket_id": None,
+        "cause_event_id": None,
+        "correlation_id": None,
+        "params": {},
+        "recipient": phone,
+        "provider": "kavenegar",
+        "state": "sending",
+        "attempts": 1,
+        "next_attempt_at": now,
+        "lease_until": lease_until,
+        "expires_at": expires_at,
+        "created_at": created_at,
+    }
+
+
 def test_quiet_hours_hold_ticket_messages_until_morning_but_never_codes(world):
     deps, server, directory = world
     deps = configured(deps, quiet_hours=QuietHours.parse("22:00-07:30"))
@@ -183,26 +217,15 @@ def test_a_code_whose_rpc_died_mid_call_is_failed_and_never_sent_later(world):
     with deps.pool.transaction() as tx:
         repo.insert_message(
             tx,
-            {
-                "message_id": message_id_for(key),
-                "idempotency_key": key,
-                "template": "verification_code",
-                "language": "fa",
-                "urgent": True,
-                "user_id": "u-1",
-                "ticket_id": None,
-                "cause_event_id": None,
-                "correlation_id": None,
-                "params": {},
-                "recipient": phone,
-                "provider": "kavenegar",
-                "state": "sending",
-                "attempts": 1,
-                "next_attempt_at": now,
-                "lease_until": now - timedelta(seconds=1),
-                "expires_at": now,
-                "created_at": now - timedelta(seconds=10),
-            },
+            code_message_row(
+                key,
+                phone,
+                now,
+                user_id="u-1",
+                lease_until=now - timedelta(seconds=1),
+                expires_at=now,
+                created_at=now - timedelta(seconds=10),
+            ),
         )
     Dispatcher(deps).tick()
     with deps.pool.connection() as conn:
@@ -362,26 +385,15 @@ def test_a_code_request_redelivered_while_the_first_is_recording_sends_nothing(w
     phone, now = new_phone(), deps.clock()
     request = {"user_id": "u-2", "phone": phone, "code": "2468", "purpose": "verify_phone"}
     key = code_message_key("identity.register.twice", "u-2", "verify_phone")
-    first = {
-        "message_id": message_id_for(key),
-        "idempotency_key": key,
-        "template": "verification_code",
-        "language": "fa",
-        "urgent": True,
-        "user_id": "u-2",
-        "ticket_id": None,
-        "cause_event_id": None,
-        "correlation_id": None,
-        "params": {},
-        "recipient": phone,
-        "provider": "kavenegar",
-        "state": "sending",
-        "attempts": 1,
-        "next_attempt_at": now,
-        "lease_until": now + timedelta(seconds=60),
-        "expires_at": now + timedelta(seconds=60),
-        "created_at": now,
-    }
+    first = code_message_row(
+        key,
+        phone,
+        now,
+        user_id="u-2",
+        lease_until=now + timedelta(seconds=60),
+        expires_at=now + timedelta(seconds=60),
+        created_at=now,
+    )
     answers: list = []
     with deps.pool.connection() as conn:
         with conn.transaction():
