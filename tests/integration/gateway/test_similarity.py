@@ -110,3 +110,17 @@ def test_the_subject_trigram_index_exists_and_serves_similarity_searches(tickets
             ("مشکل پرداخت",),
         ).fetchall()
     assert "ticket_summary_subject_trgm" in " ".join(str(row) for row in plan)
+
+
+def test_only_the_most_recently_updated_open_tickets_are_compared(tickets_pool, commands):
+    from services.tickets.similarity import MAX_CANDIDATES
+
+    someone = customer()
+    oldest = opened(commands, someone, "قطعی اینترنت در شعبهٔ مرکزی")
+    for n in range(MAX_CANDIDATES):
+        opened(commands, someone, f"موضوع دیگر شمارهٔ {n} {uuid.uuid4().hex}")
+    # The oldest open ticket is beyond the bound: a duplicate of it is not found...
+    assert numbers(tickets_pool, someone, "قطعی اینترنت در شعبه مرکزی") == []
+    # ...until it is among the most recent again (a reply by the customer updates it).
+    commands.post_reply(someone, {"ticket_id": oldest["ticket_id"], "body": "هنوز قطع است"})
+    assert numbers(tickets_pool, someone, "قطعی اینترنت در شعبه مرکزی") == [oldest["number"]]
