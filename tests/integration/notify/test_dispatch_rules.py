@@ -323,6 +323,16 @@ def test_a_template_edit_applies_from_the_next_claim(world):
     assert server.messages_to(phone)[1].text == f"شمارهٔ {ticket['number']} ثبت شد."
 
 
+def claim_and_attempt(dispatcher: Dispatcher, deps: Dependencies, n: int) -> tuple[list, list]:
+    """Claim ``n`` due messages, fix their texts and send them, as the dispatcher's
+    loop does, stopping before it records the outcomes."""
+    with deps.pool.transaction() as tx:
+        claimed = repo.claim_due(tx, NIGHT, n, "kavenegar", NIGHT + timedelta(seconds=4))
+    prepared = [dispatcher.sender.prepare(row, repo.bodies_of(claimed)) for row in claimed]
+    dispatcher._fix(prepared)
+    return claimed, [dispatcher.sender.attempt(item) for item in prepared]
+
+
 def test_a_batch_records_each_outcome_under_its_own_fence(world):
     """Two messages sent in one batch, one of them taken over meanwhile (its lease ran
     out and another sender claimed it): only the other is recorded, with its SmsSent."""
@@ -330,11 +340,7 @@ def test_a_batch_records_each_outcome_under_its_own_fence(world):
     customer, _ = directory.add()
     tickets = [open_ticket(deps, customer) for _ in range(2)]
     dispatcher = Dispatcher(deps)
-    with deps.pool.transaction() as tx:
-        claimed = repo.claim_due(tx, NIGHT, 2, "kavenegar", NIGHT + timedelta(seconds=4))
-    prepared = [dispatcher.sender.prepare(row, repo.bodies_of(claimed)) for row in claimed]
-    dispatcher._fix(prepared)
-    attempted = [dispatcher.sender.attempt(item) for item in prepared]
+    claimed, attempted = claim_and_attempt(dispatcher, deps, 2)
     lost, kept = claimed
     with deps.pool.connection() as conn:  # another sender's claim of ``lost``
         conn.execute(
@@ -361,11 +367,7 @@ def test_an_outcome_the_database_refuses_does_not_hold_back_the_rest_of_its_batc
     for _ in range(2):
         open_ticket(deps, customer)
     dispatcher = Dispatcher(deps)
-    with deps.pool.transaction() as tx:
-        claimed = repo.claim_due(tx, NIGHT, 2, "kavenegar", NIGHT + timedelta(seconds=4))
-    prepared = [dispatcher.sender.prepare(row, repo.bodies_of(claimed)) for row in claimed]
-    dispatcher._fix(prepared)
-    attempted = [dispatcher.sender.attempt(item) for item in prepared]
+    _, attempted = claim_and_attempt(dispatcher, deps, 2)
     bad, good = attempted
     bad.result = SendResult.accepted(bad.result.provider_message_id, "text with a NUL \x00")
     dispatcher._record(attempted)
