@@ -50,7 +50,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from pasokh_common.consumer_sql import claim_event, claim_events
+from pasokh_common.consumer_sql import claim_events
 from pasokh_common.metrics import LATENCY_BUCKETS
 from pasokh_common.nameko_deps import Database
 
@@ -838,25 +838,10 @@ def _as_form(handler: Callable | _Form) -> _Form:
 
 
 def _run_once(service: Any, handler: Callable | _Form, delivery: _Delivery) -> Outcome:
-    """Claim the event and apply it in one transaction: both commit or neither."""
-    form = _as_form(handler)
-    pool = getattr(service, delivery.db_attr)
-    callbacks: list[Callable[[], None]] = []
-    with pool.transaction() as tx:
-        _AFTER_COMMIT[tx] = callbacks
-        try:
-            if form.whole_batch and form.batch_lock is not None:
-                form.batch_lock(service, tx, [delivery.event])
-            if not claim_event(tx, delivery.schema, delivery.consumer, delivery.event.event_id):
-                return Outcome.DUPLICATE
-            if form.whole_batch:
-                form.handler(service, tx, [delivery.event])
-            else:
-                form.handler(service, tx, delivery.event)
-        finally:
-            _AFTER_COMMIT.pop(tx, None)
-    _run_callbacks(callbacks)
-    return Outcome.PROCESSED
+    """Claim the event and apply it in one transaction: both commit or neither. A
+    per-event handler takes its own locks here; a batch handler's ``batch_lock`` runs
+    (see ``_Form``)."""
+    return _run_together(service, handler, [delivery], lock=_as_form(handler).whole_batch)[0]
 
 
 def lock_advisory(tx: Any, keys: Iterable[str]) -> None:
@@ -884,16 +869,13 @@ def ticket_ids_of(events: Iterable[DeliveredEvent]) -> list[str]:
 
 
 def _run_together(
-    service: Any,
-    handler: Callable | _Form,
-    deliveries: Sequence[_Delivery],
-    batch_lock: BatchLock | None = None,
+    service: Any, handler: Callable | _Form, deliveries: Sequence[_Delivery], lock: bool = True
 ) -> list:
     """Claim every event in one statement and apply the newly claimed ones in order,
-    all in ONE transaction (a batch handler gets them in one call). Raises (after the
-    rollback) if anything fails."""
+    all in ONE transaction (a batch handler gets them in one call), the handler's
+    ``batch_lock`` first when ``lock``. Raises (after the rollback) if anything fails."""
     form = _as_form(handler)
-    batch_lock = batch_lock or form.batch_lock
+    batch_lock = form.batch_lock if lock else None
     first = deliveries[0]
     pool = getattr(service, first.db_attr)
     callbacks: list[Callable[[], None]] = []
@@ -945,7 +927,6 @@ def _run_batch(
     handler: Callable | _Form,
     wanted: Callable[[Any, DeliveredEvent], bool] | None,
     batch: _Batch,
-    batch_lock: BatchLock | None = None,
 ) -> list[_Result]:
     """One result per delivery, in order. The wanted ones go through one transaction;
     if it fails, each of them through its own (the one-at-a-time path)."""
@@ -970,7 +951,7 @@ def _run_batch(
     elif todo:
         started = time.monotonic()
         try:
-            outcomes = _run_together(service, handler, [d for _, d in todo], batch_lock)
+            outcomes = _run_together(service, handler, [d for _, d in todo])
         except Exception as exc:
             consumer = todo[0][1].consumer
             BATCH_FALLBACKS.labels(consumer=consumer).inc()
@@ -1032,7 +1013,7 @@ def idempotent_event_handler(
         @functools.wraps(handler)
         def run(self, delivery: _Delivery | _Batch) -> Outcome | list[_Result]:
             if isinstance(delivery, _Batch):
-                return _run_batch(self, form, wanted, delivery, batch_lock)
+                return _run_batch(self, form, wanted, delivery)
             if wanted is not None and not wanted(self, delivery.event):
                 return Outcome.IGNORED
             return _run_once(self, form, delivery)

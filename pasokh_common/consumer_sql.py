@@ -56,27 +56,13 @@ def create_processed_events(conn: psycopg.Connection, schema: str, app_role: str
         )
 
 
-def claim_event(tx: psycopg.Connection, schema: str, consumer: str, event_id: str) -> bool:
-    """Record the event as processed by ``consumer``; False when it already was.
-
-    Must run inside the transaction that applies the event's effect, so that both
-    commit or neither does.
-    """
-    cursor = tx.execute(
-        sql.SQL(
-            "INSERT INTO {}.processed_events (consumer, event_id) VALUES (%s, %s)"
-            " ON CONFLICT DO NOTHING"
-        ).format(sql.Identifier(schema)),
-        (consumer, event_id),
-    )
-    return cursor.rowcount == 1
-
-
 def claim_events(
     tx: psycopg.Connection, schema: str, consumer: str, event_ids: list[str]
 ) -> set[str]:
-    """``claim_event`` for many events in one statement: the ids newly recorded (an id
-    listed twice is claimed once). Same transaction rule as ``claim_event``."""
+    """Record the events as processed by ``consumer``, in one statement; returns the
+    ids newly recorded (an id listed twice is claimed once, one already there not at
+    all). Must run inside the transaction that applies the events' effects, so that
+    both commit or neither does."""
     cursor = tx.execute(
         sql.SQL(
             "INSERT INTO {}.processed_events (consumer, event_id)"
