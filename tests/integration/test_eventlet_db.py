@@ -93,3 +93,15 @@ def test_concurrent_queries_overlap_and_the_hub_keeps_ticking(sleepy: dict):
     assert wall < CALLS * SLEEP_SECONDS / 2, wall
     # Other greenthreads ran throughout: a 10 ms ticker never waited 100 ms.
     assert stall < MAX_HUB_STALL_SECONDS, stall
+
+
+def test_the_service_waits_on_the_hub_and_large_statements_cross_both_ways(sleepy: dict):
+    with ClusterRpcProxy(sleepy, timeout=30) as cluster:
+        assert cluster.sleepy.wait_function() == "wait_on_hub"
+        # 12 MB (an attachment is up to 10 MB) does not fit the socket buffer: psycopg
+        # waits to write and to read at once while the server reads it.
+        cluster.sleepy.reset_hub_stall()
+        echoed = cluster.sleepy.round_trip(12 * 1024 * 1024)
+        stall = cluster.sleepy.max_hub_stall()
+    assert echoed == {"sent": 12 * 1024 * 1024, "same": True}
+    assert stall < 1.0, stall

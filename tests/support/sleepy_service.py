@@ -64,3 +64,18 @@ class SleepyService:
     @rpc
     def max_hub_stall(self) -> float:
         return self.ticker.max_gap
+
+    @rpc
+    def wait_function(self) -> str:
+        import psycopg.waiting
+
+        return psycopg.waiting.wait.__name__
+
+    @rpc
+    def round_trip(self, size: int) -> dict:
+        """Sends ``size`` bytes and reads them back: a parameter larger than the
+        socket buffer makes psycopg wait for reading and writing at once."""
+        payload = bytes(range(256)) * (size // 256)
+        with self.db.connection() as conn:
+            back = conn.execute("SELECT %s::bytea AS back", (payload,)).fetchone()["back"]
+        return {"sent": len(payload), "same": bytes(back) == payload}

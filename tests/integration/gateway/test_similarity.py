@@ -124,3 +124,29 @@ def test_only_the_most_recently_updated_open_tickets_are_compared(tickets_pool, 
     # ...until it is among the most recent again (a reply by the customer updates it).
     commands.post_reply(someone, {"ticket_id": oldest["ticket_id"], "body": "هنوز قطع است"})
     assert numbers(tickets_pool, someone, "قطعی اینترنت در شعبه مرکزی") == [oldest["number"]]
+
+
+def test_the_candidates_come_in_order_from_their_own_index(tickets_pool):
+    """The check reads the customer's open tickets of the department newest first from
+    ``ticket_summary_open_by_customer`` (migration 0011): no sort, and no walk over the
+    department's queue, however large either grows."""
+    from services.tickets.similarity import SIMILAR_OPEN_TICKETS
+
+    with tickets_pool.connection() as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = " ".join(
+            str(row["QUERY PLAN"])
+            for row in conn.execute(
+                "EXPLAIN " + SIMILAR_OPEN_TICKETS,
+                {
+                    "subject": "مشکل پرداخت",
+                    "customer_id": str(uuid.uuid4()),
+                    "department": "billing",
+                    "threshold": 0.5,
+                    "limit": 3,
+                },
+            ).fetchall()
+        )
+    assert "ticket_summary_open_by_customer" in plan, plan
+    assert "ticket_summary_queue" not in plan, plan
+    assert "Sort Key: ticket_summary.updated_at" not in plan, plan
