@@ -35,6 +35,12 @@ def columns(spec: str) -> Columns:
     return tuple(tuple(column.split()) for column in spec.split(","))  # type: ignore[misc]
 
 
+def names(spec: Columns) -> str:
+    """The column names of ``spec``, for the column list of an ``INSERT`` of ``select``
+    (which matches columns by position, not by name: take both from one ``spec``)."""
+    return ", ".join(name for name, _ in spec)
+
+
 def _default(value: Any) -> Any:
     """What ``json.dumps`` cannot write itself, as the text PostgreSQL reads back into
     the column's type (a ``Jsonb`` wrapper as the document it wraps)."""

@@ -204,19 +204,20 @@ _MESSAGE_SPEC = json_rows.columns(
 )
 # A batch of messages (``_messages_json``), of one text whatever its size (``json_rows``).
 _INSERT_MESSAGES = (
-    f"INSERT INTO notify.messages ({_MESSAGE_COLUMNS}) SELECT *, w.created_at FROM ("
+    "INSERT INTO notify.messages ("
+    + json_rows.names(_MESSAGE_SPEC)
+    + ", updated_at) SELECT *, w.created_at FROM ("
     + json_rows.select(_MESSAGE_SPEC, "%(messages)s")
     + ") AS w ON CONFLICT (idempotency_key) DO NOTHING"
 )
+_TICKET_SPEC = json_rows.columns(
+    "ticket_id text, number text, customer_id text, department text, opened_at timestamptz"
+)
 _RECORD_TICKETS = (
-    "WITH recorded AS (INSERT INTO notify.tickets (ticket_id, number, customer_id,"
-    " department, opened_at) "
-    + json_rows.select(
-        json_rows.columns(
-            "ticket_id text, number text, customer_id text, department text, opened_at timestamptz"
-        ),
-        "%(tickets)s",
-    )
+    "WITH recorded AS (INSERT INTO notify.tickets ("
+    + json_rows.names(_TICKET_SPEC)
+    + ") "
+    + json_rows.select(_TICKET_SPEC, "%(tickets)s")
     + " ON CONFLICT (ticket_id) DO NOTHING), queued AS ("
     + _INSERT_MESSAGES
     + ") DELETE FROM notify.held_ticket_events WHERE ticket_id = ANY(%(held_of)s::uuid[])"

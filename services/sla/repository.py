@@ -465,21 +465,24 @@ def _changed_clocks(write: TicketWrite) -> list[tuple]:
 # One text whatever the batch (``json_rows``: converted once by psycopg, prepared by
 # the server); a part with no rows has an empty array and writes nothing.
 _SAVE_BATCH = (
-    "WITH e AS (INSERT INTO sla.events (stream_id, version, event_id, event_type,"
-    " schema_version, data, metadata) "
+    "WITH e AS (INSERT INTO sla.events ("
+    + json_rows.names(_EVENT_SPEC)
+    + ") "
     + json_rows.select(_EVENT_SPEC, "%(events)s", ordered=True)
     + "), t AS (INSERT INTO sla.tickets ("
-    + _TICKET_COLUMNS
-    + ", next_due_at, updated_at) SELECT *, now() FROM ("
+    + json_rows.names(_TICKET_SPEC)
+    + ", updated_at) SELECT *, now() FROM ("
     + json_rows.select(_TICKET_SPEC, "%(tickets)s")
     + ") AS w"
     + _SAVE_TICKET[_SAVE_TICKET.index(" ON CONFLICT") :]
     + "), c AS (INSERT INTO sla.clocks ("
-    + _CLOCK_COLUMNS
+    + json_rows.names(_CLOCK_SPEC)
     + ") "
     + json_rows.select(_CLOCK_SPEC, "%(clocks)s")
     + _CLOCK_CONFLICT
-    + "), h AS (INSERT INTO sla.inbox (ticket_id, version, event_id, event_type, data) "
+    + "), h AS (INSERT INTO sla.inbox ("
+    + json_rows.names(_HOLD_SPEC)
+    + ") "
     + json_rows.select(_HOLD_SPEC, "%(holds)s")
     + " ON CONFLICT (ticket_id, version) DO NOTHING)"
     " DELETE FROM sla.inbox WHERE (ticket_id, version) IN ("

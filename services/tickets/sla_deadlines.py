@@ -72,11 +72,12 @@ def record_many_targets(conn: psycopg.Connection, datas: Iterable[dict[str, Any]
 
 
 # One text whatever the batch (``json_rows``): converted once by psycopg, prepared.
+_TARGETS_SPEC = json_rows.columns("ticket_id uuid, next_deadline timestamptz, set_at timestamptz")
 _RECORD_TARGETS = (
-    "INSERT INTO tickets.sla_deadlines (ticket_id, next_deadline, set_at) "
-    + json_rows.select(
-        json_rows.columns("ticket_id uuid, next_deadline timestamptz, set_at timestamptz")
-    )
+    "INSERT INTO tickets.sla_deadlines ("
+    + json_rows.names(_TARGETS_SPEC)
+    + ") "
+    + json_rows.select(_TARGETS_SPEC)
     + " ON CONFLICT (ticket_id) DO UPDATE SET next_deadline = EXCLUDED.next_deadline,"
     " set_at = EXCLUDED.set_at WHERE tickets.sla_deadlines.set_at <= EXCLUDED.set_at"
 )
