@@ -223,3 +223,44 @@ def test_the_batch_write_stores_exactly_the_rows_it_is_given(
             assert {k: v.state for k, v in again.stored.items()} == {t.ticket_id: t for t in second}
             assert again.held == {}
             assert repo.held_count(conn) == 0
+
+
+def test_batches_of_every_size_share_one_prepared_write_and_a_generic_read(
+    pg_admin_url: str, sla_template: str, app_role: str
+):
+    """The read and the write of a batch have one text whatever its size, so on one
+    connection psycopg prepares each once (after its 5th run) and every later batch
+    of any size uses it; the read, after the locks, always on its generic plan
+    (``lock_rules_and_tickets``), never planned again."""
+    from services.sla import repository as repo
+
+    runs = 0
+    with fresh_sla_db(pg_admin_url, sla_template, app_role) as db:
+        with psycopg.connect(db["url"], autocommit=True, row_factory=dict_row) as conn:
+            for _ in range(4):
+                for size in (1, 2, 50):
+                    tickets = [
+                        _written_ticket(100 * runs + n, 1, _clocks_of(n, extra_cycle=False))
+                        for n in range(size)
+                    ]
+                    ids = [t.ticket_id for t in tickets]
+                    events = [
+                        (f"ticket-{t.ticket_id}", 1, str(uuid.uuid4()), "SlaTargetsSet", 1,
+                         Jsonb({}), Jsonb({}))
+                        for t in tickets
+                    ]  # fmt: skip
+                    with conn.transaction():
+                        repo.lock_rules_and_tickets(conn, ids)
+                        assert repo.load_for_events(conn, ids).stored == {}
+                        repo.save_ticket_with_events(
+                            conn, [repo.TicketWrite(t, 1, None) for t in tickets], events
+                        )
+                    runs += 1
+            prepared = conn.execute(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            ).fetchall()
+    writes = [p for p in prepared if "INSERT INTO sla.events" in p["statement"]]
+    reads = [p for p in prepared if "AS rules_version" in p["statement"]]
+    assert len(writes) == len(reads) == 1
+    assert writes[0]["generic_plans"] + writes[0]["custom_plans"] == runs - 5
+    assert (reads[0]["generic_plans"], reads[0]["custom_plans"]) == (runs - 5, 0)
