@@ -574,3 +574,54 @@ def test_a_batch_of_outcomes_of_any_size_writes_exactly_its_rows(notify_pool, ch
         }
         for e in expected
     ]
+
+
+def test_batches_of_every_size_share_one_prepared_statement_each(notify_pool):
+    """Openings, messages and outcomes have one statement text whatever the batch
+    size, so on one connection psycopg prepares each once (after its 5th run) and
+    every later batch of any size uses it."""
+    from services.notify.domain.planning import TicketInfo
+    from tests.integration.notify.test_intake_order import message_rows
+
+    now = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
+    runs = 0
+    with notify_pool.connection() as conn:
+        for _ in range(4):
+            for size in (1, 2, 50):
+                tickets = [
+                    (TicketInfo(str(uuid.uuid4()), f"P-{n}", f"c-{n}", "billing"), now)
+                    for n in range(size)
+                ]
+                ids = [t.ticket_id for t, _ in tickets]
+                opened = message_rows(str(uuid.uuid4()), size, ids)
+                sending = [
+                    {**m, "state": "sending", "attempts": 1}
+                    for m in message_rows(str(uuid.uuid4()), size, ids)
+                ]
+                with conn.transaction():
+                    assert repo.record_tickets_and_take_held(conn, tickets, opened) == []
+                    assert repo.insert_messages(conn, sending) == size
+                values = [
+                    {"message_id": m["message_id"], "fence": 1, "attempts": 1, "now": now,
+                     "error": "busy", "reason": "provider_refused"}
+                    for m in sending
+                ]  # fmt: skip
+                outcomes = [{"values": v, "attempts": [], "event": None} for v in values]
+                assert len(repo.record_outcomes(conn, "failed", outcomes)) == size
+                runs += 1
+        prepared = conn.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        ).fetchall()
+
+    def uses(marker: str) -> list[int]:
+        return [
+            p["generic_plans"] + p["custom_plans"] for p in prepared if marker in p["statement"]
+        ]
+
+    assert uses("WITH recorded AS (INSERT INTO notify.tickets") == [runs - 5]
+    assert uses("changed AS (UPDATE notify.messages") == [runs - 5]
+    assert [
+        p["generic_plans"] + p["custom_plans"]
+        for p in prepared
+        if p["statement"].startswith("INSERT INTO notify.messages")
+    ] == [runs - 5]
