@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common import json_rows
 from pasokh_common.consumer import lock_advisory
 
 import psycopg
@@ -72,37 +73,18 @@ def record_tickets_and_take_held(
     event held by a transaction that had one of the locks before."""
     if not tickets:
         return []
-    params: dict[str, Any] = {}
-    queued = ""
-    if messages:
-        query, params = _insert_messages_sql(messages)
-        queued = f", queued AS ({query})"
-    rows = []
-    for i, (ticket, opened_at) in enumerate(tickets):
-        rows.append(
-            f"(%(t_id_{i})s, %(t_number_{i})s, %(t_customer_{i})s, %(t_dept_{i})s,"
-            f" %(t_opened_{i})s)"
-        )
-        params.update(
-            {
-                f"t_id_{i}": ticket.ticket_id,
-                f"t_number_{i}": ticket.number,
-                f"t_customer_{i}": ticket.customer_id,
-                f"t_dept_{i}": ticket.department,
-                f"t_opened_{i}": opened_at,
-            }
-        )
-    params["held_of"] = [ticket.ticket_id for ticket, _ in tickets]
     return conn.execute(
-        "WITH recorded AS (INSERT INTO notify.tickets (ticket_id, number, customer_id,"
-        " department, opened_at) VALUES "
-        + ", ".join(rows)
-        + " ON CONFLICT (ticket_id) DO NOTHING)"
-        + queued
-        + " DELETE FROM notify.held_ticket_events WHERE ticket_id = ANY(%(held_of)s::uuid[])"
-        " RETURNING ticket_id::text AS ticket_id, event_id::text AS event_id, event_type,"
-        " author_role, correlation_id",
-        params,
+        _RECORD_TICKETS,
+        {
+            "tickets": json_rows.dumps(
+                [
+                    (t.ticket_id, t.number, t.customer_id, t.department, opened_at)
+                    for t, opened_at in tickets
+                ]
+            ),
+            "messages": _messages_json(messages),
+            "held_of": [ticket.ticket_id for ticket, _ in tickets],
+        },
     ).fetchall()
 
 
@@ -211,23 +193,48 @@ def insert_messages(conn: psycopg.Connection, messages: list[Row]) -> int:
     idempotency key adds nothing)."""
     if not messages:
         return 0
-    query, params = _insert_messages_sql(messages)
-    return conn.execute(query, params).rowcount
+    return conn.execute(_INSERT_MESSAGES, {"messages": _messages_json(messages)}).rowcount
 
 
-def _insert_messages_sql(messages: list[Row]) -> tuple[str, dict[str, Any]]:
-    params: dict[str, Any] = {}
-    rows = []
-    for i, values in enumerate(messages):
-        params.update({f"{name}_{i}": value for name, value in values.items()})
-        params[f"params_{i}"] = Jsonb(values.get("params") or {})
-        rows.append(_MESSAGE_ROW.replace(")s", f"_{i})s"))
-    query = (
-        f"INSERT INTO notify.messages ({_MESSAGE_COLUMNS}) VALUES "
-        + ", ".join(rows)
-        + " ON CONFLICT (idempotency_key) DO NOTHING"
+_MESSAGE_SPEC = json_rows.columns(
+    "message_id uuid, idempotency_key text, template text, language text, urgent boolean,"
+    " user_id text, ticket_id text, cause_event_id text, correlation_id text, params jsonb,"
+    " recipient text, provider text, state text, attempts int, next_attempt_at timestamptz,"
+    " lease_until timestamptz, expires_at timestamptz, created_at timestamptz"
+)
+# A batch of messages (``_messages_json``), of one text whatever its size (``json_rows``).
+_INSERT_MESSAGES = (
+    "INSERT INTO notify.messages ("
+    + json_rows.names(_MESSAGE_SPEC)
+    + ", updated_at) SELECT *, w.created_at FROM ("
+    + json_rows.select(_MESSAGE_SPEC, "%(messages)s")
+    + ") AS w ON CONFLICT (idempotency_key) DO NOTHING"
+)
+_TICKET_SPEC = json_rows.columns(
+    "ticket_id text, number text, customer_id text, department text, opened_at timestamptz"
+)
+_RECORD_TICKETS = (
+    "WITH recorded AS (INSERT INTO notify.tickets ("
+    + json_rows.names(_TICKET_SPEC)
+    + ") "
+    + json_rows.select(_TICKET_SPEC, "%(tickets)s")
+    + " ON CONFLICT (ticket_id) DO NOTHING), queued AS ("
+    + _INSERT_MESSAGES
+    + ") DELETE FROM notify.held_ticket_events WHERE ticket_id = ANY(%(held_of)s::uuid[])"
+    " RETURNING ticket_id::text AS ticket_id, event_id::text AS event_id, event_type,"
+    " author_role, correlation_id"
+)
+
+
+def _messages_json(messages: list[Row]) -> str:
+    """``notify.messages`` rows (as ``Intake.rows`` makes them) as ``_INSERT_MESSAGES``
+    takes them; ``params`` may be left out (empty)."""
+    return json_rows.dumps(
+        [
+            [m.get(name) or {} if name == "params" else m[name] for name, _ in _MESSAGE_SPEC]
+            for m in messages
+        ]
     )
-    return query, params
 
 
 def insert_code_message(conn: psycopg.Connection, values: Row) -> Row | None:
@@ -403,11 +410,7 @@ def release(conn: psycopg.Connection, message: Row, at: datetime, error: str) ->
     return cursor.rowcount == 1
 
 
-def _columns(spec: str) -> tuple[tuple[str, str], ...]:
-    """``"a uuid, b int"`` as ``(("a", "uuid"), ("b", "int"))``."""
-    return tuple(tuple(column.split()) for column in spec.split(","))  # type: ignore[misc]
-
-
+_columns = json_rows.columns
 _COMMON = _columns("message_id uuid, fence int, attempts int, now timestamptz, error text")
 _OUTCOMES = {
     "sent": (
@@ -439,12 +442,40 @@ _EVENT = _columns(
 )
 
 
-def _values(columns: tuple, rows: list[Row], params: list) -> str:
-    """``VALUES (...), ...`` of ``rows`` with typed placeholders, adding to ``params``."""
-    row_sql = "(" + ", ".join(f"%s::{kind}" for _, kind in columns) + ")"
-    for row in rows:
-        params.extend(row[name] for name, _ in columns)
-    return "VALUES " + ", ".join([row_sql] * len(rows))
+def _outcomes_sql(columns: tuple, assignments: str) -> str:
+    """``record_outcomes``' statement for one kind of change: one text whatever the
+    batch (``json_rows``); attempts or events it does not have are empty arrays."""
+    return (
+        "WITH v AS ("
+        + json_rows.select(columns, "%(values)s")
+        + f"), changed AS (UPDATE notify.messages m SET {assignments} FROM v"
+        " WHERE m.message_id = v.message_id AND m.state = 'sending'"
+        " AND m.attempts = v.fence RETURNING m.message_id),"
+        " tried AS (INSERT INTO notify.attempts ("
+        + ", ".join(n for n, _ in _ATTEMPT)
+        + ") "
+        + json_rows.select(_ATTEMPT, "%(attempts)s")
+        + " ON CONFLICT DO NOTHING),"
+        " announced AS (INSERT INTO notify.events (stream_id, version, event_id,"
+        " event_type, schema_version, data, metadata) SELECT e.stream_id,"
+        " (SELECT coalesce(max(x.version), 0) + 1 FROM notify.events x"
+        " WHERE x.stream_id = e.stream_id), e.event_id, e.event_type, e.schema_version,"
+        " e.data, e.metadata FROM ("
+        + json_rows.select(_EVENT, "%(events)s")
+        + ") AS e JOIN changed c ON c.message_id = e.message_id ORDER BY e.stream_id)"
+        " SELECT message_id FROM changed"
+    )
+
+
+_RECORD_OUTCOMES = {
+    change: (_COMMON + extra, _outcomes_sql(_COMMON + extra, assignments))
+    for change, (extra, assignments) in _OUTCOMES.items()
+}
+
+
+def _rows(columns: tuple, rows: Iterable[Row]) -> str:
+    """``rows`` (dicts by column name) as ``json_rows`` takes them."""
+    return json_rows.dumps([[row[name] for name, _ in columns] for row in rows])
 
 
 def record_outcomes(conn: psycopg.Connection, change: str, outcomes: list[Row]) -> set[Any]:
@@ -461,40 +492,14 @@ def record_outcomes(conn: psycopg.Connection, change: str, outcomes: list[Row]) 
     ``sending``, so no concurrent append can race it."""
     if not outcomes:
         return set()
-    extra, assignments = _OUTCOMES[change]
-    columns = _COMMON + extra
-    params: list[Any] = []
-    names = ", ".join(name for name, _ in columns)
-    parts = [
-        f"v ({names}) AS ({_values(columns, [o['values'] for o in outcomes], params)})",
-        f"changed AS (UPDATE notify.messages m SET {assignments} FROM v"
-        " WHERE m.message_id = v.message_id AND m.state = 'sending'"
-        " AND m.attempts = v.fence RETURNING m.message_id)",
-    ]
-    tried = [a for o in outcomes for a in o["attempts"]]
-    if tried:
-        parts.append(
-            "tried AS (INSERT INTO notify.attempts ("
-            + ", ".join(n for n, _ in _ATTEMPT)
-            + ") "
-            + _values(_ATTEMPT, tried, params)
-            + " ON CONFLICT DO NOTHING)"
-        )
-    events = [o["event"] for o in outcomes if o.get("event") is not None]
-    if events:
-        parts.append(
-            "announced AS (INSERT INTO notify.events (stream_id, version, event_id,"
-            " event_type, schema_version, data, metadata) SELECT e.stream_id,"
-            " (SELECT coalesce(max(x.version), 0) + 1 FROM notify.events x"
-            " WHERE x.stream_id = e.stream_id), e.event_id, e.event_type, e.schema_version,"
-            " e.data, e.metadata FROM ("
-            + _values(_EVENT, events, params)
-            + ") AS e("
-            + ", ".join(n for n, _ in _EVENT)
-            + ") JOIN changed c ON c.message_id = e.message_id ORDER BY e.stream_id)"
-        )
+    columns, statement = _RECORD_OUTCOMES[change]
     rows = conn.execute(
-        "WITH " + ", ".join(parts) + " SELECT message_id FROM changed", params
+        statement,
+        {
+            "values": _rows(columns, (o["values"] for o in outcomes)),
+            "attempts": _rows(_ATTEMPT, (a for o in outcomes for a in o["attempts"])),
+            "events": _rows(_EVENT, (o["event"] for o in outcomes if o.get("event") is not None)),
+        },
     ).fetchall()
     return {r["message_id"] for r in rows}
 

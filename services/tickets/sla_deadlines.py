@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import pasokh_common  # noqa: F401
+from pasokh_common import json_rows
 
 import psycopg
 
@@ -53,20 +54,33 @@ def record_many_targets(conn: psycopg.Connection, datas: Iterable[dict[str, Any]
     rows = latest_per_ticket(datas)
     if not rows:
         return
-    params: list[Any] = []
-    for data in rows:
-        params += [
-            data["ticket_id"],
-            next_deadline(data.get("targets") or []),
-            datetime.fromisoformat(data["set_at"]),
-        ]
     conn.execute(
-        "INSERT INTO tickets.sla_deadlines (ticket_id, next_deadline, set_at) VALUES "
-        + ", ".join(["(%s, %s, %s)"] * len(rows))
-        + " ON CONFLICT (ticket_id) DO UPDATE SET next_deadline = EXCLUDED.next_deadline,"
-        " set_at = EXCLUDED.set_at WHERE tickets.sla_deadlines.set_at <= EXCLUDED.set_at",
-        params,
+        _RECORD_TARGETS,
+        (
+            json_rows.dumps(
+                [
+                    (
+                        data["ticket_id"],
+                        next_deadline(data.get("targets") or []),
+                        datetime.fromisoformat(data["set_at"]),
+                    )
+                    for data in rows
+                ]
+            ),
+        ),
     )
+
+
+# One text whatever the batch (``json_rows``): converted once by psycopg, prepared.
+_TARGETS_SPEC = json_rows.columns("ticket_id uuid, next_deadline timestamptz, set_at timestamptz")
+_RECORD_TARGETS = (
+    "INSERT INTO tickets.sla_deadlines ("
+    + json_rows.names(_TARGETS_SPEC)
+    + ") "
+    + json_rows.select(_TARGETS_SPEC)
+    + " ON CONFLICT (ticket_id) DO UPDATE SET next_deadline = EXCLUDED.next_deadline,"
+    " set_at = EXCLUDED.set_at WHERE tickets.sla_deadlines.set_at <= EXCLUDED.set_at"
+)
 
 
 def record_warning(conn: psycopg.Connection, data: dict[str, Any]) -> None:

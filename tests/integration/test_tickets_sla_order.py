@@ -202,3 +202,44 @@ def test_a_batch_of_targets_is_one_upsert_ending_as_one_by_one(tickets_pool):
     assert result["latest"][0].isoformat().startswith("2026-11-26T10:00:00")
     assert result["kept"][0].isoformat().startswith("2026-11-30T10:00:00")
     assert result["tie"][0] is None
+
+
+@pytest.mark.parametrize("size", [1, 2, 50])
+def test_batches_of_targets_of_any_size_store_exactly_their_deadlines(tickets_pool, size):
+    """``record_many_targets`` (one statement text whatever the batch size): each
+    ticket's next running deadline (none without one) and ``set_at``, to the
+    microsecond; an older batch over it changes nothing."""
+    from datetime import datetime, timedelta
+
+    from services.tickets.sla_deadlines import record_many_targets
+
+    ids = [str(uuid.uuid4()) for _ in range(size)]
+    start = datetime.fromisoformat("2026-11-25T10:00:00.250001+03:30")
+    bodies = [
+        _targets_body(
+            ticket_id,
+            None if n % 3 == 1 else (start + timedelta(hours=n)).isoformat(),
+            (start + timedelta(seconds=n)).isoformat(),
+        )
+        for n, ticket_id in enumerate(ids)
+    ]
+    older = [{**body, "set_at": "2026-11-01T00:00:00Z", "targets": []} for body in bodies]
+    for batch in (bodies, older):
+        with tickets_pool.transaction() as tx:
+            record_many_targets(tx, batch)
+    with tickets_pool.connection() as conn:
+        found = {
+            str(r["ticket_id"]): (r["next_deadline"], r["set_at"])
+            for r in conn.execute(
+                "SELECT ticket_id, next_deadline, set_at FROM tickets.sla_deadlines"
+                " WHERE ticket_id = ANY(%s::uuid[])",
+                (ids,),
+            )
+        }
+    assert found == {
+        ticket_id: (
+            None if n % 3 == 1 else start + timedelta(hours=n),
+            start + timedelta(seconds=n),
+        )
+        for n, ticket_id in enumerate(ids)
+    }

@@ -412,3 +412,216 @@ def test_a_code_request_redelivered_while_the_first_is_recording_sends_nothing(w
     again.join(10)
     assert answers == [{"message_id": str(first["message_id"]), "state": "sending", "parts": None}]
     assert server.messages_to(phone) == []
+
+
+@pytest.mark.parametrize("size", [1, 2, 50])
+@pytest.mark.parametrize("change", ["sent", "retry", "failed"])
+def test_a_batch_of_outcomes_of_any_size_writes_exactly_its_rows(notify_pool, change, size):
+    """``record_outcomes`` (one statement text per change, whatever the batch size):
+    each message whose fence holds changes as told and gets its event (version 1,
+    appended in stream order); every third (from the second) was taken over (its fence is stale) and
+    keeps its row and gets no event; every attempt record is written either way."""
+    from psycopg.types.json import Jsonb
+
+    from tests.integration.notify.test_intake_order import message_rows
+
+    now = datetime(2026, 11, 25, 10, 30, 0, 654321, tzinfo=UTC)
+    messages = [
+        {**m, "state": "sending", "attempts": 2}
+        for m in message_rows(str(uuid.uuid4()), size, [str(uuid.uuid4())])
+    ]
+    extra = {
+        "sent": lambda n: {
+            "provider_id": f"prov-{n}",
+            "recipient": f"+98912000{n:04d}",
+            "language": "fa",
+            "encoding": "ucs2",
+            "parts": n % 3 + 1,
+        },
+        "retry": lambda n: {"at": now + timedelta(seconds=n), "uncertain": n % 2 == 0},
+        "failed": lambda n: {"reason": "invalid_number"},
+    }[change]
+    outcomes = []
+    for n, m in enumerate(messages):
+        outcomes.append(
+            {
+                "values": {
+                    "message_id": m["message_id"],
+                    "fence": 1 if n % 3 == 1 else 2,
+                    "attempts": 1 if change == "retry" else 2,
+                    "now": now,
+                    "error": None if change == "sent" else f'error "{n}"',
+                    **extra(n),
+                },
+                "attempts": [
+                    {
+                        "message_id": m["message_id"],
+                        "attempt": 2,
+                        "provider": "kavenegar",
+                        "action": action,
+                        "outcome": "accepted",
+                        "reason": None,
+                        "detail": f"detail {n}",
+                        "started_at": now,
+                        "finished_at": now + timedelta(milliseconds=n),
+                    }
+                    for action in (("lookup", "send") if n % 2 else ("send",))
+                ],
+                "event": {
+                    "message_id": m["message_id"],
+                    "stream_id": f"sms-{m['message_id']}",
+                    "event_id": uuid.uuid4(),
+                    "event_type": "SmsSent" if change == "sent" else "SmsFailed",
+                    "schema_version": 1,
+                    "data": Jsonb({"message_id": str(m["message_id"]), "n": n}),
+                    "metadata": Jsonb({"correlation_id": f"c-{n}"}),
+                }
+                if change != "retry"
+                else None,
+            }
+        )
+    applied = [o for n, o in enumerate(outcomes) if n % 3 != 1]
+    with notify_pool.transaction() as tx:
+        repo.insert_messages(tx, messages)
+    with notify_pool.connection() as conn:
+        done = repo.record_outcomes(conn, change, outcomes)
+        ids = [m["message_id"] for m in messages]
+        rows = {
+            r["message_id"]: r
+            for r in conn.execute(
+                "SELECT * FROM notify.messages WHERE message_id = ANY(%s)", (ids,)
+            )
+        }
+        attempts = conn.execute(
+            "SELECT message_id, attempt, provider, action, outcome, reason, detail, started_at,"
+            " finished_at FROM notify.attempts WHERE message_id = ANY(%s)"
+            " ORDER BY message_id, action",
+            (ids,),
+        ).fetchall()
+        events = conn.execute(
+            "SELECT stream_id, version, event_id, event_type, schema_version, data, metadata"
+            " FROM notify.events WHERE stream_id = ANY(%s) ORDER BY position",
+            ([f"sms-{i}" for i in ids],),
+        ).fetchall()
+
+    assert done == {o["values"]["message_id"] for o in applied}
+    for n, o in enumerate(outcomes):
+        v, row = o["values"], rows[o["values"]["message_id"]]
+        if n % 3 == 1:
+            assert (row["state"], row["attempts"], row["updated_at"]) == (
+                "sending",
+                2,
+                messages[n]["created_at"],
+            )
+            continue
+        assert (row["attempts"], row["lease_until"], row["updated_at"]) == (
+            v["attempts"],
+            None,
+            now,
+        )
+        if change == "sent":
+            assert (
+                row["state"],
+                row["provider_message_id"],
+                row["recipient"],
+                row["language"],
+                row["encoding"],
+                row["parts"],
+                row["uncertain"],
+                row["last_error"],
+                row["sent_at"],
+            ) == (
+                "sent",
+                v["provider_id"],
+                v["recipient"],
+                "fa",
+                "ucs2",
+                v["parts"],
+                False,
+                None,
+                now,
+            )
+        elif change == "retry":
+            assert (row["state"], row["next_attempt_at"], row["uncertain"], row["last_error"]) == (
+                "queued",
+                v["at"],
+                v["uncertain"],
+                v["error"],
+            )
+        else:
+            assert (row["state"], row["failure_reason"], row["last_error"], row["failed_at"]) == (
+                "failed",
+                "invalid_number",
+                v["error"],
+                now,
+            )
+    assert attempts == sorted(
+        (a for o in outcomes for a in o["attempts"]),
+        key=lambda a: (a["message_id"], a["action"]),
+    )
+    expected = sorted(
+        (o["event"] for o in applied if o["event"] is not None), key=lambda e: e["stream_id"]
+    )
+    assert events == [
+        {
+            "stream_id": e["stream_id"],
+            "version": 1,
+            "event_id": e["event_id"],
+            "event_type": e["event_type"],
+            "schema_version": 1,
+            "data": e["data"].obj,
+            "metadata": e["metadata"].obj,
+        }
+        for e in expected
+    ]
+
+
+def test_batches_of_every_size_share_one_prepared_statement_each(notify_pool):
+    """Openings, messages and outcomes have one statement text whatever the batch
+    size, so on one connection psycopg prepares each once (after its 5th run) and
+    every later batch of any size uses it."""
+    from services.notify.domain.planning import TicketInfo
+    from tests.integration.notify.test_intake_order import message_rows
+
+    now = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
+    runs = 0
+    with notify_pool.connection() as conn:
+        for _ in range(4):
+            for size in (1, 2, 50):
+                tickets = [
+                    (TicketInfo(str(uuid.uuid4()), f"P-{n}", f"c-{n}", "billing"), now)
+                    for n in range(size)
+                ]
+                ids = [t.ticket_id for t, _ in tickets]
+                opened = message_rows(str(uuid.uuid4()), size, ids)
+                sending = [
+                    {**m, "state": "sending", "attempts": 1}
+                    for m in message_rows(str(uuid.uuid4()), size, ids)
+                ]
+                with conn.transaction():
+                    assert repo.record_tickets_and_take_held(conn, tickets, opened) == []
+                    assert repo.insert_messages(conn, sending) == size
+                values = [
+                    {"message_id": m["message_id"], "fence": 1, "attempts": 1, "now": now,
+                     "error": "busy", "reason": "provider_refused"}
+                    for m in sending
+                ]  # fmt: skip
+                outcomes = [{"values": v, "attempts": [], "event": None} for v in values]
+                assert len(repo.record_outcomes(conn, "failed", outcomes)) == size
+                runs += 1
+        prepared = conn.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        ).fetchall()
+
+    def uses(marker: str) -> list[int]:
+        return [
+            p["generic_plans"] + p["custom_plans"] for p in prepared if marker in p["statement"]
+        ]
+
+    assert uses("WITH recorded AS (INSERT INTO notify.tickets") == [runs - 5]
+    assert uses("changed AS (UPDATE notify.messages") == [runs - 5]
+    assert [
+        p["generic_plans"] + p["custom_plans"]
+        for p in prepared
+        if p["statement"].startswith("INSERT INTO notify.messages")
+    ] == [runs - 5]

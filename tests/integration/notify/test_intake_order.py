@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import datetime, timedelta
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 from pasokh_common.consumer import DeliveredEvent
 
@@ -15,6 +17,7 @@ import pytest
 from services.notify import repository as repo
 from services.notify.config import NotifyConfig
 from services.notify.context import Dependencies
+from services.notify.domain.planning import TicketInfo
 from services.notify.intake import Intake
 from services.notify.providers.console import ConsoleProvider
 from tests.integration.notify.conftest import reply_posted, ticket_closed, ticket_opened
@@ -150,3 +153,106 @@ def test_a_batch_of_ticket_openings_takes_every_held_event_once(notify_pool):
 def _in_transaction(pool, handler, event: DeliveredEvent) -> None:
     with pool.transaction() as tx:
         handler(tx, event)
+
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+_MESSAGE_READ = (
+    "SELECT message_id, idempotency_key, template, language, urgent, user_id, ticket_id,"
+    " cause_event_id, correlation_id, params, recipient, provider, state, attempts,"
+    " next_attempt_at, lease_until, expires_at, created_at, updated_at FROM notify.messages"
+    " WHERE idempotency_key LIKE %s ORDER BY idempotency_key"
+)
+
+
+def message_rows(prefix: str, count: int, ticket_ids: list[str]) -> list[dict]:
+    """``notify.messages`` rows as ``Intake.rows`` makes them, with every kind of value
+    a column takes (NULLs, quotes and Persian in the JSON, times with microseconds
+    in another zone)."""
+    now = datetime(2026, 11, 25, 14, 0, 0, 123456, tzinfo=TEHRAN)
+    return [
+        {
+            "message_id": uuid.uuid4(),
+            "idempotency_key": f"{prefix}:{n:03d}",
+            "template": "ticket_opened",
+            "language": "fa" if n % 2 else None,
+            "urgent": n % 3 == 0,
+            "user_id": f"user-{n}",
+            "ticket_id": ticket_ids[n % len(ticket_ids)],
+            "cause_event_id": str(uuid.uuid4()),
+            "correlation_id": None if n % 2 else f"corr-{n}",
+            "params": {"number": f"P-{n}", "note": 'شماره "۱۲"\\n'} if n % 4 else None,
+            "recipient": None,
+            "provider": None,
+            "state": "queued",
+            "attempts": 0,
+            "next_attempt_at": now + timedelta(seconds=n),
+            "lease_until": None if n % 2 else now + timedelta(minutes=1),
+            "expires_at": now + timedelta(days=1),
+            "created_at": now,
+        }
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 2, 50])
+def test_batches_of_ticket_openings_and_messages_store_exactly_their_rows(notify_pool, size):
+    """``record_tickets_and_take_held`` and ``insert_messages`` (one statement text for
+    every batch size): every ticket and message row exactly as given, the events held
+    for every other ticket taken and returned, an idempotency key seen before adding
+    nothing."""
+    prefix = str(uuid.uuid4())
+    tickets = [
+        (
+            TicketInfo(str(uuid.uuid4()), f"P-{n}", f"customer-{n}", "billing"),
+            f"2026-11-25T10:00:{n % 60:02d}.5+03:30",
+        )
+        for n in range(size)
+    ]
+    ids = [t.ticket_id for t, _ in tickets]
+    messages = message_rows(prefix, size, ids)
+    holds = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "ticket_id": ticket_id,
+            "event_type": "ReplyPosted",
+            "author_role": "agent",
+            "correlation_id": f"c-{n}",
+        }
+        for n, ticket_id in enumerate(ids)
+        if n % 2 == 0
+    ]
+    with notify_pool.transaction() as tx:
+        for values in holds:
+            assert repo.find_ticket_or_hold(tx, values) is None
+    with notify_pool.transaction() as tx:
+        taken = repo.record_tickets_and_take_held(tx, tickets, messages[: size // 2])
+        assert repo.insert_messages(tx, messages) == size - size // 2
+
+    assert sorted(taken, key=lambda r: r["event_id"]) == sorted(holds, key=lambda r: r["event_id"])
+    assert held(notify_pool) == 0
+    with notify_pool.connection() as conn:
+        stored = conn.execute(
+            "SELECT ticket_id, number, customer_id, department, opened_at FROM notify.tickets"
+            " WHERE ticket_id = ANY(%s) ORDER BY number",
+            (ids,),
+        ).fetchall()
+        rows = conn.execute(_MESSAGE_READ, (f"{prefix}:%",)).fetchall()
+    assert stored == sorted(
+        (
+            {
+                "ticket_id": t.ticket_id,
+                "number": t.number,
+                "customer_id": t.customer_id,
+                "department": t.department,
+                "opened_at": datetime.fromisoformat(opened_at),
+            }
+            for t, opened_at in tickets
+        ),
+        key=lambda r: r["number"],
+    )
+    assert rows == [
+        {**m, "params": m["params"] or {}, "updated_at": m["created_at"]} for m in messages
+    ]
+    with notify_pool.transaction() as tx:
+        assert repo.insert_messages(tx, messages) == 0
+        assert repo.record_tickets_and_take_held(tx, tickets, messages) == []
