@@ -44,7 +44,8 @@ MAX_CANDIDATES = 20
 SIMILAR_OPEN_TICKETS = f"""
 SELECT ticket_id, number, subject, status, opened_at, score FROM (
     SELECT ticket_id::text AS ticket_id, number, subject, status, opened_at,
-           similarity(tickets.subject_key(subject), (SELECT tickets.subject_key(%(subject)s))) AS score
+           similarity(tickets.subject_key(subject),
+                      (SELECT tickets.subject_key(%(subject)s))) AS score
       FROM (SELECT * FROM tickets.ticket_summary
              WHERE customer_id = %(customer_id)s
                AND department = %(department)s
