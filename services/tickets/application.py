@@ -425,9 +425,10 @@ class TicketCommands:
         separate_record: bool,
     ) -> bool:
         """Whether the writes need a transaction (BEGIN before, COMMIT after): not for
-        a customer's command on one stream, whose writes are one statement (atomic on
-        its own: the events, the read models, the idempotency record, all guarded by
-        the append). The reads before it are the same outside a transaction as
+        a customer's command on one stream (nor a staff member's whose rights need no
+        confirming: no departments to narrow), whose writes are one statement, atomic
+        on its own (the events, the read models, the idempotency record, all guarded
+        by the append). The reads before it are the same outside a transaction as
         inside: READ COMMITTED gives each statement its own snapshot either way, and
         none takes a lock. A transaction is needed when
 

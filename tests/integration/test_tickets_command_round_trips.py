@@ -382,10 +382,14 @@ def test_a_keyed_command_writes_its_record_with_the_read_models(
     assert row == {"command": "post_reply", "stream_id": tid, "result": {"ticket_id": tid}}
 
 
-def test_a_twin_that_commits_first_wins_and_the_other_answers_its_result(commands, tickets_pool):
-    """The record's INSERT (now part of the read-model statement) waits on the twin's
-    uncommitted key and fails once the twin commits: the command rolls back its events
-    and answers the twin's result."""
+@pytest.mark.parametrize("actor", [AGENT, CUSTOMER], ids=["staff", "customer-autocommit"])
+def test_a_twin_that_commits_first_wins_and_the_other_answers_its_result(
+    commands, tickets_pool, actor
+):
+    """The record's INSERT (part of the command's one statement) waits on the twin's
+    uncommitted key and fails once the twin commits: the statement (in a transaction
+    for staff, alone for a customer) writes none of its events, and the command
+    answers the twin's result."""
     tid = commands.open_ticket(CUSTOMER, payload())["ticket_id"]
     keyed = {"ticket_id": tid, "body": "بررسی شد.", "idempotency_key": "reply-2"}
     outcome: dict = {}
@@ -394,10 +398,10 @@ def test_a_twin_that_commits_first_wins_and_the_other_answers_its_result(command
         twin.execute(
             "INSERT INTO tickets.command_results (idempotency_key, command, stream_id, result)"
             " VALUES (%s, 'post_reply', %s, %s::jsonb)",
-            ("agent-1:post_reply:reply-2", tid, f'{{"ticket_id": "{tid}"}}'),
+            (f"{actor['id']}:post_reply:reply-2", tid, f'{{"ticket_id": "{tid}"}}'),
         )
         worker = threading.Thread(
-            target=lambda: outcome.update(answer=commands.post_reply(AGENT, keyed))
+            target=lambda: outcome.update(answer=commands.post_reply(actor, keyed))
         )
         worker.start()
         worker.join(1.0)
