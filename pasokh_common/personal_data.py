@@ -158,13 +158,24 @@ class PostgresKeyStore:
         key (the unique subject id; the loser reads the winner's row). Only a first
         use writes: an append that seals under an existing key stays read-then-insert
         (the log's ordering invariant, pasokh_common.eventlog.store)."""
+        found = self.find(conn, subject_id)
+        if found is not None:
+            return found
+        conn.execute(self._sql_create, (str(uuid.uuid4()), subject_id, new_data_key()))
+        found = self.find(conn, subject_id)
+        if found is None:
+            raise LookupError(f"no data key for {subject_id} after creating it")
+        return found
+
+    def find(self, conn: psycopg.Connection, subject_id: str) -> DataKey | None:
+        """The subject's key (or its tombstone) if it has one; never writes. Lets a
+        caller know whether ``key_for_subject`` would create one (a write)."""
         cached = self._cached(self._by_subject, subject_id)
         if cached is not None:
             return cached
         row = conn.execute(self._sql_by_subject, (subject_id,)).fetchone()
         if row is None:
-            conn.execute(self._sql_create, (str(uuid.uuid4()), subject_id, new_data_key()))
-            row = conn.execute(self._sql_by_subject, (subject_id,)).fetchone()
+            return None
         row = _row(row)
         key = DataKey(row["key_id"], _bytes(row["data_key"]))
         self._remember(subject_id, key)
@@ -233,11 +244,15 @@ class PersonalDataCodec:
         self.keys = keys
         self.fields = {event_type: tuple(names) for event_type, names in fields.items()}
 
+    def personal(self, event: NewEvent) -> list[str]:
+        """The personal fields of ``event`` that have a value (to be sealed)."""
+        return [n for n in self.fields.get(event.type, ()) if event.data.get(n) is not None]
+
     def encode(self, conn: psycopg.Connection, subject_id: str, event: NewEvent) -> NewEvent:
         """``event`` with its personal fields sealed under ``subject_id``'s key (or
         replaced by ``ERASED`` when that subject was erased). ``None`` stays ``None``:
         an absent reason is not personal."""
-        names = [n for n in self.fields.get(event.type, ()) if event.data.get(n) is not None]
+        names = self.personal(event)
         if not names:
             return event
         key = self.keys.key_for_subject(conn, subject_id)

@@ -7,12 +7,14 @@ from pasokh_common.eventlog.records import (
     RecordedEvent,
 )
 from pasokh_common.eventlog.store import (
+    Append,
     ConcurrencyConflict,
     DuplicateEvent,
     EventStore,
 )
 
 __all__ = [
+    "Append",
     "ConcurrencyConflict",
     "DuplicateEvent",
     "EventMetadata",

@@ -4,16 +4,18 @@ Every method takes the caller's connection so that the append, the read-model
 updates and the idempotency record share ONE transaction: commit is the fact.
 
 Ordering invariant that readers rely on (docs/event-log.md): within an append
-transaction the events INSERT must be the first write, done after the stream was
-read (or taken from an in-memory copy of committed state, as the tickets aggregate
-cache does). The transaction id is assigned at the first write, so a later version
-of a stream always carries a larger xid than the earlier version it was decided on.
+transaction the events INSERT must be the first write (or part of the first write
+statement, as a CTE: ``prepare_append``), done after the stream was read (or taken
+from an in-memory copy of committed state, as the tickets aggregate cache does).
+The transaction id is assigned at the first write, so a later version of a stream
+always carries a larger xid than the earlier version it was decided on.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pasokh_common  # noqa: F401
@@ -55,6 +57,72 @@ _COLUMNS_NO_METADATA = (
 
 def _field(row: Any, name: str, index: int) -> Any:
     return row[name] if isinstance(row, dict) else row[index]
+
+
+# What the events INSERT returns per row, named so that it cannot clash with a
+# caller's columns when it is a CTE of the caller's statement.
+APPEND_RETURNING = (
+    "version AS event_version, position AS event_position,"
+    " xid::text::bigint AS event_xid, recorded_at AS event_recorded_at"
+)
+APPEND_COLUMNS = ("event_version", "event_position", "event_xid", "event_recorded_at")
+
+
+@dataclass(frozen=True)
+class Append:
+    """One append, composed (``EventStore.prepare_append``) but not yet run: ``sql``
+    is the guarded events INSERT with named ``params``, ``RETURNING`` the
+    ``APPEND_RETURNING`` columns. The guarantees of ``EventStore.append`` hold
+    wherever it runs, given its rows to ``recorded`` and its unique violations to
+    ``refusal``."""
+
+    sql: str
+    params: dict[str, Any]
+    table: str  # the events table, quoted
+    stream_id: str
+    expected_version: int
+    events: tuple[NewEvent, ...]
+    metadata: dict[str, Any]
+
+    def recorded(self, rows: Sequence[Any]) -> list[RecordedEvent]:
+        """The appended events, from the rows the INSERT returned (extra columns are
+        ignored). Fewer rows than events: the version guard refused the append (the
+        writer claimed a version the stream never reached), a conflict."""
+        if len(rows) != len(self.events):
+            raise ConcurrencyConflict(self.stream_id, self.expected_version)
+        added = {_field(row, "event_version", 0): row for row in rows}
+        recorded = []
+        for offset, event in enumerate(self.events):
+            version = self.expected_version + offset + 1
+            row = added[version]
+            recorded.append(
+                RecordedEvent(
+                    position=_field(row, "event_position", 1),
+                    xid=int(_field(row, "event_xid", 2)),
+                    stream_id=self.stream_id,
+                    version=version,
+                    event_id=event.event_id,
+                    type=event.type,
+                    schema_version=event.schema_version,
+                    data=event.data,
+                    metadata=self.metadata,
+                    recorded_at=_field(row, "event_recorded_at", 3),
+                )
+            )
+        return recorded
+
+    def refusal(self, exc: errors.UniqueViolation) -> Exception | None:
+        """What a unique violation of the statement that ran the append means for
+        it: ``DuplicateEvent`` (an event id already in the log), ``ConcurrencyConflict``
+        (the stream's version was taken), or None when it is not the events table's
+        (another write of the caller's statement: the caller's to answer)."""
+        table = sql.Identifier(exc.diag.schema_name or "", exc.diag.table_name or "")
+        if table.as_string(None) != self.table:
+            return None
+        constraint = exc.diag.constraint_name or ""
+        if "event_id" in constraint:
+            return DuplicateEvent(str(exc))
+        return ConcurrencyConflict(self.stream_id, self.expected_version)
 
 
 class EventStore:
@@ -104,22 +172,61 @@ class EventStore:
 
     def _append_sql(self, count: int) -> str:
         """One statement for the whole append (so it is atomic even in autocommit),
-        guarded so that it inserts nothing unless ``expected_version`` is the head."""
+        guarded so that it inserts nothing unless ``expected_version`` is the head.
+        Named parameters (``ev_*``), so that it can also be a CTE of a caller's
+        statement (``prepare_append``)."""
         if count not in self._sql_append:
-            row = "(%s, %s, %s::uuid, %s, %s, %s::jsonb, %s::jsonb)"
+            rows = [
+                f"(%(ev_stream)s, %(ev{n}_version)s, %(ev{n}_id)s::uuid, %(ev{n}_type)s,"
+                f" %(ev{n}_schema)s, %(ev{n}_data)s::jsonb, %(ev_meta)s::jsonb)"
+                for n in range(count)
+            ]
             events = self._events_table
             self._sql_append[count] = (
                 f"INSERT INTO {events} (stream_id, version, event_id, event_type,"
                 " schema_version, data, metadata)"
                 " SELECT v.stream_id, v.version, v.event_id, v.event_type, v.schema_version,"
-                " v.data, v.metadata FROM (VALUES " + ", ".join([row] * count) + ")"
+                " v.data, v.metadata FROM (VALUES " + ", ".join(rows) + ")"
                 " AS v(stream_id, version, event_id, event_type, schema_version, data, metadata)"
-                f" WHERE %s = 0 OR EXISTS (SELECT 1 FROM {events}"
-                " WHERE stream_id = %s AND version = %s)"
+                f" WHERE %(ev_expected)s = 0 OR EXISTS (SELECT 1 FROM {events}"
+                " WHERE stream_id = %(ev_stream)s AND version = %(ev_expected)s)"
                 " ORDER BY v.version"
-                " RETURNING version, position, xid::text::bigint AS xid, recorded_at"
+                " RETURNING " + APPEND_RETURNING
             )
         return self._sql_append[count]
+
+    def prepare_append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+    ) -> Append:
+        """The append of ``events`` after ``expected_version`` as SQL, not yet run:
+        ``append`` runs it alone; a caller may run it as a CTE of its own statement
+        (the tickets read models, one round trip for the whole command) and hand the
+        rows it returned to ``Append.recorded``, its errors to ``Append.refusal``."""
+        meta = metadata.as_dict()
+        params: dict[str, Any] = {
+            "ev_stream": stream_id,
+            "ev_expected": expected_version,
+            "ev_meta": Jsonb(meta),
+        }
+        for offset, event in enumerate(events):
+            params[f"ev{offset}_version"] = expected_version + offset + 1
+            params[f"ev{offset}_id"] = event.event_id
+            params[f"ev{offset}_type"] = event.type
+            params[f"ev{offset}_schema"] = event.schema_version
+            params[f"ev{offset}_data"] = Jsonb(event.data)
+        return Append(
+            sql=self._append_sql(len(events)),
+            params=params,
+            table=self._events_table,
+            stream_id=stream_id,
+            expected_version=expected_version,
+            events=tuple(events),
+            metadata=meta,
+        )
 
     def append(
         self,
@@ -139,51 +246,17 @@ class EventStore:
         """
         if not events:
             return []
-        meta = metadata.as_dict()
-        meta_json = Jsonb(meta)
-        params: list[Any] = []
-        for offset, event in enumerate(events):
-            params += (
-                stream_id,
-                expected_version + offset + 1,
-                event.event_id,
-                event.type,
-                event.schema_version,
-                Jsonb(event.data),
-                meta_json,
-            )
-        params += (expected_version, stream_id, expected_version)
+        pending = self.prepare_append(stream_id, expected_version, events, metadata)
         try:
             with conn.cursor() as cur:
-                cur.execute(self._append_sql(len(events)), params)
+                cur.execute(pending.sql, pending.params)
                 rows = cur.fetchall()
         except errors.UniqueViolation as exc:
-            constraint = exc.diag.constraint_name or ""
-            if "event_id" in constraint:
-                raise DuplicateEvent(str(exc)) from exc
-            raise ConcurrencyConflict(stream_id, expected_version) from exc
-        if len(rows) != len(events):
-            raise ConcurrencyConflict(stream_id, expected_version)
-        added = {_field(row, "version", 0): row for row in rows}
-        recorded = []
-        for offset, event in enumerate(events):
-            version = expected_version + offset + 1
-            row = added[version]
-            recorded.append(
-                RecordedEvent(
-                    position=_field(row, "position", 1),
-                    xid=int(_field(row, "xid", 2)),
-                    stream_id=stream_id,
-                    version=version,
-                    event_id=event.event_id,
-                    type=event.type,
-                    schema_version=event.schema_version,
-                    data=event.data,
-                    metadata=meta,
-                    recorded_at=_field(row, "recorded_at", 3),
-                )
-            )
-        return recorded
+            refusal = pending.refusal(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        return pending.recorded(rows)
 
     def load(
         self,

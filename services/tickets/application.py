@@ -1,23 +1,24 @@
 """Command handlers of the tickets service: load, decide (pure domain), append + project.
 
-One transaction per command: the events INSERT is its first write (the ordering
-invariant of the log, see pasokh_common.eventlog.store), then the read models and
-the idempotency record. Commit is the fact; the relay publishes afterwards.
+A command's writes are ONE statement per stream: the events INSERT (the log's
+guarded append, ``EventStore.prepare_append``) as the first CTE of the statement
+that writes every read model, the idempotency record, and returns the summary row
+(``projections.compose``). Commit is the fact; the relay publishes afterwards.
 
-Round trips of a command, when the ticket is in the aggregate cache: BEGIN, the
-events INSERT, ONE statement for all read models that also returns the summary row
-(``projections.project_many``), COMMIT; with an idempotency key, its lookup (the
-record is written by the read-model statement). Opening adds one read before the
-INSERT: the number, and the duplicate check when asked (``open_ticket(similar=...)``),
-in one statement.
+Round trips of a customer's command when the ticket is in the aggregate cache: that
+one statement, on an autocommit connection (no BEGIN, no COMMIT: one statement is
+atomic); with an idempotency key, its lookup first. Opening adds one read before it:
+the number, and the duplicate check when asked (``open_ticket(similar=...)``).
+Staff commands, merges and a customer's first ticket (their data key is created)
+run the writes in a transaction (``TicketCommands._needs_transaction`` says why).
 
 Membership narrowing (services/tickets/membership.py) rides along on a statement the
-command runs anyway: the department rows are read by the projections' statement (or
-the similarity read), before COMMIT. The decision is made with the token's
-departments; if identity has since taken one away, the transaction rolls back and
-the command runs again with the narrowed departments, so nothing is ever committed
-on rights the agent no longer has. A refusal (the domain raised) is checked the same
-way before it is answered.
+command runs anyway: the department rows are read by the write statement (or the
+similarity read), before COMMIT. The decision is made with the token's departments;
+if identity has since taken one away, the transaction rolls back and the command
+runs again with the narrowed departments, so nothing is ever committed on rights the
+agent no longer has. A refusal (the domain raised) is checked the same way before it
+is answered.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,7 +77,7 @@ from services.tickets.membership import (
     narrowed,
     needs_narrowing,
 )
-from services.tickets.privacy import CODEC, append_sealed, customer_not_erased, customer_of
+from services.tickets.privacy import CODEC, creates_key, customer_not_erased, customer_of, seal
 from services.tickets.similarity import (
     NUMBER_UNLESS_SIMILAR,
     SimilarOpenTicketsSchema,
@@ -111,11 +114,13 @@ UPLOADS_PURGED = Counter(
     "Uploads deleted because no ticket or reply used them within the grace period",
 )
 
-# ``EventStore.record_result`` as a CTE of the read-model statement (one round trip
-# less for a command with an idempotency key); a twin's key collides the same way.
+# ``EventStore.record_result`` as a CTE of the command's one statement (one round trip
+# less for a command with an idempotency key), written only with the events; a
+# twin's key collides the same way, and the whole statement writes nothing.
 RECORD_RESULT = (
     "INSERT INTO tickets.command_results (idempotency_key, command, stream_id, result)"
-    " VALUES (%(result_key)s, %(result_command)s, %(result_stream)s, %(result_json)s::jsonb)"
+    " SELECT %(result_key)s::text, %(result_command)s::text, %(result_stream)s::text,"
+    " %(result_json)s::jsonb WHERE " + projections.WHEN_APPENDED
 )
 
 # Times a command may find its actor's departments narrowed before it gives up (each
@@ -175,6 +180,33 @@ def to_new_event(domain_event: Any) -> NewEvent:
         data=domain_event.to_data(),
         schema_version=domain_event.SCHEMA_VERSION,
     )
+
+
+def unwritten(
+    stream_id: str,
+    base: int,
+    stored: Sequence[NewEvent],
+    as_read: Sequence[dict[str, Any]],
+    now: datetime,
+) -> list[RecordedEvent]:
+    """The events to append after ``base`` as the projections see them, before the
+    log gave them a position, xid and time (those come from the statement itself;
+    the projections never read them here)."""
+    return [
+        RecordedEvent(
+            position=0,
+            xid=0,
+            stream_id=stream_id,
+            version=base + n + 1,
+            event_id=event.event_id,
+            type=event.type,
+            schema_version=event.schema_version,
+            data=data,
+            metadata={},
+            recorded_at=now,
+        )
+        for n, (event, data) in enumerate(zip(stored, as_read, strict=True))
+    ]
 
 
 def to_domain(recorded: Sequence[RecordedEvent]) -> list:
@@ -286,8 +318,13 @@ class TicketCommands:
         new_stream: bool,
         session: CommandSession,
     ) -> dict[str, Any]:
+        """One attempt: the reads and the decision on an autocommit connection, then
+        the writes, each stream's events INSERT and read models as ONE statement
+        (``projections.compose(..., append=...)``), in a transaction only when
+        ``_needs_transaction`` says so. Returns only once the writes committed (the
+        session's ``committed`` hook runs after)."""
         actor = membership.actor
-        with self.pool.transaction() as conn:
+        with self.pool.connection() as conn, ExitStack() as atomic:
             if scoped_key:
                 previous = STORE.find_result(conn, scoped_key)
                 if previous is not None:
@@ -304,6 +341,35 @@ class TicketCommands:
                 # A refusal is the answer only if the rights it was decided on still hold.
                 membership.confirm_by_query(conn)
                 raise
+            if not decided and new_stream:
+                # Nothing to open (the duplicate check found one; decide confirmed the
+                # membership with it): no ticket, no idempotency record.
+                return {}
+            by_stream: dict[str, list] = {}
+            for stream_id, event in decided:
+                by_stream.setdefault(stream_id, []).append(event)
+            writes = [
+                (
+                    stream_id,
+                    events,
+                    version if stream_id == ticket_id else len(STORE.load(conn, stream_id)),
+                    [to_new_event(e) for e in events],
+                    customer_of(conn, ticket, stream_id, events),
+                )
+                for stream_id, events in by_stream.items()
+            ]
+            in_transaction = False
+
+            def begin() -> None:
+                nonlocal in_transaction
+                if not in_transaction:
+                    atomic.enter_context(conn.transaction())
+                    in_transaction = True
+
+            separate_record = bool(scoped_key) and ticket_id not in by_stream
+            if self._needs_transaction(conn, membership, writes, separate_record):
+                begin()
+            metadata = context.metadata(actor.id, actor.role.value)
             view = None
             result_params = (
                 {
@@ -315,41 +381,34 @@ class TicketCommands:
                 if scoped_key
                 else None
             )
-            by_stream: dict[str, list] = {}
-            for stream_id, event in decided:
-                by_stream.setdefault(stream_id, []).append(event)
-            for stream_id, events in by_stream.items():
-                base = version if stream_id == ticket_id else len(STORE.load(conn, stream_id))
-                recorded = append_sealed(
-                    STORE,
-                    conn,
-                    stream_id,
-                    base,
-                    [to_new_event(e) for e in events],
-                    context.metadata(actor.id, actor.role.value),
-                    customer_of(conn, ticket, stream_id, events),
+            for stream_id, events, base, new_events, customer_id in writes:
+                stored, as_read = seal(conn, customer_id, new_events)
+                pending = unwritten(stream_id, base, stored, as_read, now)
+                projection = projections.compose(
+                    pending, append=STORE.prepare_append(stream_id, base, stored, metadata)
                 )
-                session.appended(stream_id, events, recorded)
-                # All read models in one statement, which also returns the summary row
-                # (as every event of the command left it) and the membership rows,
-                # and writes the idempotency record.
+                if projection.statements > 1:
+                    begin()  # never within one command today (see Projection)
+                # The events, all read models, the summary row (as every event of the
+                # command left it) with the membership rows, and the idempotency
+                # record: one statement.
                 mine = stream_id == ticket_id
-                row = projections.project_many(
+                row = projection.write(
                     conn,
-                    recorded,
                     returning=membership.column if mine else "",
                     params={**membership.params, **(result_params or {})} if mine else None,
                     also=[RECORD_RESULT] if mine and result_params else (),
                 )
+                recorded = [
+                    replace(record, data=data)
+                    for record, data in zip(projection.recorded, as_read, strict=True)
+                ]
+                session.appended(stream_id, events, recorded)
                 if mine:
                     view = row
                     result_params = None  # written
                 for event in recorded:
                     EVENTS_APPENDED.labels(event.type).inc()
-            if not decided and new_stream:
-                # Nothing to open (the duplicate check found one; decide confirmed the
-                # membership with it): no ticket, no idempotency record.
-                return {}
             if result_params:  # nothing appended to the ticket's own stream
                 STORE.record_result(conn, scoped_key, command, ticket_id, {"ticket_id": ticket_id})
             if view is None:
@@ -357,6 +416,37 @@ class TicketCommands:
             if membership.needed:
                 membership.confirm(view.pop(ACTIVE_DEPARTMENTS_KEY))
             return summary_json(view)
+
+    @staticmethod
+    def _needs_transaction(
+        conn: psycopg.Connection,
+        membership: MembershipCheck,
+        writes: Sequence[tuple[str, list, int, list[NewEvent], str]],
+        separate_record: bool,
+    ) -> bool:
+        """Whether the writes need a transaction (BEGIN before, COMMIT after): not for
+        a customer's command on one stream (nor a staff member's whose rights need no
+        confirming: no departments to narrow), whose writes are one statement, atomic
+        on its own (the events, the read models, the idempotency record, all guarded
+        by the append). The reads before it are the same outside a transaction as
+        inside: READ COMMITTED gives each statement its own snapshot either way, and
+        none takes a lock. A transaction is needed when
+
+        * the actor is staff: the membership rows come back with the write, and a
+          department taken away must undo it (``MembershipNarrowed``: roll back,
+          decide again), which an autocommitted statement cannot;
+        * several streams are written (a merge): one statement each, all or none;
+        * a keyed command appends to another stream but not its own: the record is
+          then a statement of its own;
+        * sealing creates the customer's data key (their first personal data here):
+          the key's row stays locked until the events commit, so an erasure racing
+          the opening waits for it and then scrubs the new read models too; a key
+          committed alone would let the erasure run before the ticket's rows exist.
+
+        A projection written in several statements also begins one (``_run_once``)."""
+        if membership.needed or len(writes) + separate_record > 1:
+            return True
+        return any(creates_key(conn, w[4], w[3]) for w in writes)
 
     def _view(
         self,

@@ -3,7 +3,7 @@
 Every personal field of a ticket's events (``PERSONAL_FIELDS`` of each event class,
 including agents' replies and notes: they are about the customer's matter) is
 stored encrypted under the ticket's customer's data key (pasokh_common.personal_data).
-``append_sealed`` is where domain events become stored rows; ``CODEC.decode`` is the
+``seal`` is where domain events become stored rows; ``CODEC.decode`` is the
 tickets ``EventStore``'s decoder, so loads, queries, the rebuild and the relay see
 plaintext, or ``ERASED`` once the customer's key is destroyed.
 
@@ -15,11 +15,10 @@ never touched. Details and the reasons: docs/privacy.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.eventlog import EventMetadata, EventStore, NewEvent, RecordedEvent
+from pasokh_common.eventlog import NewEvent
 from pasokh_common.personal_data import (
     ERASED,
     PersonalDataCodec,
@@ -58,27 +57,31 @@ def customer_not_erased(conn: psycopg.Connection, ticket: Any) -> bool:
     process's memory) must then be dropped. Answered from the key cache, so at most
     ``TICKETS_KEY_CACHE_SECONDS`` late in a replica that did not do the erasure."""
     customer_id = getattr(ticket, "customer_id", None)
-    return not customer_id or KEYS.key_for_subject(conn, customer_id).key is not None
+    if not customer_id:
+        return True
+    key = KEYS.find(conn, customer_id)  # never creates one: a read
+    return key is None or key.key is not None
 
 
-def append_sealed(
-    store: EventStore,
-    conn: psycopg.Connection,
-    stream_id: str,
-    expected_version: int,
-    events: Sequence[NewEvent],
-    metadata: EventMetadata,
-    customer_id: str,
-) -> list[RecordedEvent]:
-    """Append with personal fields sealed; the records returned carry the data as a
-    reader will see it (what the projections in the same transaction need): the
+def seal(
+    conn: psycopg.Connection, customer_id: str, events: Sequence[NewEvent]
+) -> tuple[list[NewEvent], list[dict[str, Any]]]:
+    """``events`` with personal fields sealed (what is stored), and their data as a
+    reader will see it (what the projections of the same statement need): the
     plaintext, or ``ERASED`` for text about an already erased customer."""
     sealed = [CODEC.encode(conn, customer_id, event) for event in events]
-    recorded = store.append(conn, stream_id, expected_version, sealed, metadata)
-    return [
-        replace(record, data=_as_read(event.data, stored.data))
-        for record, event, stored in zip(recorded, events, sealed, strict=True)
+    return sealed, [
+        _as_read(event.data, stored.data) for event, stored in zip(events, sealed, strict=True)
     ]
+
+
+def creates_key(conn: psycopg.Connection, customer_id: str, events: Sequence[NewEvent]) -> bool:
+    """Whether sealing ``events`` would create the customer's data key (their first
+    personal data here: a write, and one that must commit with the events, see
+    ``services/tickets/application.py``). Reads the key at most once (then cached)."""
+    if not any(CODEC.personal(event) for event in events):
+        return False
+    return KEYS.find(conn, customer_id) is None
 
 
 def _as_read(plain: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Read models of the tickets service, kept from the event log.
 
-``project_many`` runs inside the append's transaction, so a reader never sees a ticket
-whose read model lags its events: all events of a command in one statement that also
-returns the summary row (the command's answer). ``rebuild`` replays the whole log
+A command's read-model writes and its events INSERT are ONE statement
+(``compose(events, append=...)``, the INSERT as its first CTE), so a reader never
+sees a ticket whose read model lags its events; the statement also returns the
+summary row (the command's answer). ``rebuild`` replays the whole log
 into empty tables, one event at a time through the same projectors, and must give
 the same rows (tests compare them).
 """
@@ -13,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pasokh_common  # noqa: F401
-from pasokh_common.eventlog import EventStore, RecordedEvent
+from pasokh_common.eventlog import Append, EventStore, RecordedEvent
+from pasokh_common.eventlog.store import APPEND_COLUMNS
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -60,6 +62,146 @@ _MESSAGE_COLUMNS = (
 _MAX_EXPRESSION = 4000
 
 
+# The condition every write of the statement that carries the events INSERT (the
+# CTE ``e``, ``Projection(append=...)``) is guarded by: a refused append (the version
+# guard inserted nothing) then writes nothing at all, even on an autocommit
+# connection. Callers' ``also`` statements use it too (see ``Projection.write``).
+WHEN_APPENDED = "EXISTS (SELECT 1 FROM e)"
+
+
+class _Part:
+    """The writes of one statement, as composed so far (see ``Projection``)."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        # column -> SQL expression over the row before the statement (an UPDATE), or
+        # over nothing (a new row: every column is set); empty: the row is untouched.
+        self.summary: dict[str, str] = {}
+        self.new_row = False
+        self.messages: dict[str, dict[str, Any]] = {}
+        # (attachment_id, ticket_id, message_id, internal or None: as the stored message)
+        self.links: list[tuple[Any, Any, Any, bool | None]] = []
+        # attachments added to messages written by an earlier statement
+        self.earlier: dict[str, list[dict]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.summary or self.messages or self.links or self.earlier)
+
+    def param(self, value: Any, sql_type: str) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s::{sql_type}"
+
+    def sql(
+        self,
+        stream_id: str,
+        returning: str,
+        also: Sequence[str],
+        append: Append | None,
+        carries_append: bool,
+    ) -> str | None:
+        """The statement; with ``carries_append``, ``append``'s INSERT is its first CTE,
+        every write is guarded by it and the rows are ``e`` joined with the summary."""
+        guard = f" WHERE {WHEN_APPENDED}" if carries_append else ""
+        ctes = [f"e AS ({append.sql})"] if carries_append and append is not None else []
+        ctes += [f"x{n} AS ({statement})" for n, statement in enumerate(also)]
+        for n, (message_id, metas) in enumerate(self.earlier.items()):
+            ctes.append(
+                f"u{n} AS (UPDATE tickets.messages SET attachments = attachments"
+                f" || {self.param(Jsonb(metas), 'jsonb')}"
+                f" WHERE message_id = {self.param(message_id, 'uuid')}"
+                + (f" AND {WHEN_APPENDED}" if carries_append else "")
+                + ")"
+            )
+        if self.messages:
+            rows = []
+            for message in self.messages.values():
+                values = {**message, "attachments": Jsonb(message["attachments"])}
+                rows.append(
+                    "("
+                    + ", ".join(
+                        self._position(message, append, carries_append)
+                        if c == "position"
+                        else self.param(values[c], t)
+                        for c, t in _MESSAGE_COLUMNS
+                    )
+                    + ")"
+                )
+            ctes.append(
+                "m AS (INSERT INTO tickets.messages ("
+                + ", ".join(c for c, _ in _MESSAGE_COLUMNS)
+                + ") "
+                + _rows(rows, guard)
+                + ")"
+            )
+        if self.links:
+            rows = [
+                f"({self.param(a, 'uuid')}, {self.param(t, 'uuid')}, {self.param(m, 'uuid')},"
+                + (
+                    f" {self.param(i, 'boolean')})"
+                    if i is not None
+                    else " coalesce((SELECT kind = 'internal_note' FROM tickets.messages"
+                    f" WHERE message_id = {self.param(m, 'uuid')}), false))"
+                )
+                for a, t, m, i in self.links
+            ]
+            ctes.append(
+                "l AS (INSERT INTO tickets.attachment_links"
+                " (attachment_id, ticket_id, message_id, internal) " + _rows(rows, guard) + ")"
+            )
+        out = " RETURNING *" + (", " + returning if returning else "")
+        if self.new_row:
+            names = list(SUMMARY_COLUMNS)
+            values = ", ".join(self.summary[n] for n in names)
+            main = (
+                "INSERT INTO tickets.ticket_summary ("
+                + ", ".join(names)
+                + ") "
+                + (f"SELECT {values}{guard}" if carries_append else f"VALUES ({values})")
+                + out
+            )
+        elif self.summary:
+            main = (
+                "UPDATE tickets.ticket_summary SET "
+                + ", ".join(f"{n} = {e}" for n, e in self.summary.items())
+                + f" WHERE ticket_id = {self.param(stream_id, 'uuid')}"
+                + (f" AND {WHEN_APPENDED}" if carries_append else "")
+                + out
+            )
+        elif carries_append:
+            main = ""
+        elif ctes:
+            main = "SELECT 1"
+        else:
+            return None
+        if carries_append:
+            if main:
+                ctes.append(f"s AS ({main})")
+                main = "SELECT e.*, s.* FROM e LEFT JOIN s ON true ORDER BY e.event_version"
+            else:
+                main = "SELECT e.* FROM e ORDER BY e.event_version"
+        return ("WITH " + ", ".join(ctes) + " " if ctes else "") + main
+
+    def _position(self, message: dict, append: Append | None, carries_append: bool) -> str:
+        """The message's log position: known (the events were written before), or
+        the one its event gets in this statement's ``e``, or in an earlier statement
+        of the same append."""
+        if append is None:
+            return self.param(message["position"], "bigint")
+        version = self.param(message["version"], "integer")
+        if carries_append:
+            return f"(SELECT event_position FROM e WHERE event_version = {version})"
+        return (
+            f"(SELECT position FROM {append.table}"
+            f" WHERE stream_id = %(ev_stream)s AND version = {version})"
+        )
+
+
+def _rows(rows: list[str], guard: str) -> str:
+    values = "VALUES " + ", ".join(rows)
+    return f"SELECT * FROM ({values}) AS v{guard}" if guard else values
+
+
 class Projection:
     """What a run of events of ONE stream does to the read models, composed in Python
     (pure: no round trip) into one statement: the ``ticket_summary`` row as one
@@ -67,39 +209,49 @@ class Projection:
     assignments read the row as the events before it left it), the new messages and
     attachment links as data-modifying CTEs of it, ``RETURNING`` the row as every
     event left it. Used for one event (``project``, the rebuild) and for all events of
-    a command (``project_many``) alike, so both give the same rows."""
+    a command (``project_many``) alike, so both give the same rows.
 
-    def __init__(self, stream_id: str) -> None:
+    With ``append`` (``EventStore.prepare_append`` of the same events, composed before
+    they are in the log), the events INSERT is the first CTE ``e`` of the statement:
+    the command writes with ONE statement, the messages take their position from
+    ``e``, and every write is guarded by ``WHEN_APPENDED``, so an append the version
+    guard refused writes nothing (``write`` then raises ``ConcurrencyConflict``).
+    The events are then ``RecordedEvent``s whose position, xid and recorded_at are
+    not known yet (any value); ``recorded`` has them once written.
+
+    A run whose expressions grow too long is written in several statements, in order
+    (``statements``); they are composed first and run by ``write``, so a caller can
+    wrap them in a transaction when there is more than one."""
+
+    def __init__(self, stream_id: str, append: Append | None = None) -> None:
         self.stream_id = stream_id
-        self.params: dict[str, Any] = {}
-        # column -> SQL expression over the row before the statement (an UPDATE), or
-        # over nothing (a new row: every column is set); empty: the row is untouched.
-        self.summary: dict[str, str] = {}
-        self.new_row = False
-        self.messages: dict[str, dict[str, Any]] = {}
-        self.links: list[tuple[Any, ...]] = []
+        self.append = append
+        self.part = _Part()
+        self.parts: list[_Part] = []
+        self.recorded: list[RecordedEvent] = []
+
+    @property
+    def statements(self) -> int:
+        """How many statements ``write`` will run (the last may be empty and skipped)."""
+        return len(self.parts) + 1
 
     def param(self, value: Any, sql_type: str) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f"%({name})s::{sql_type}"
+        return self.part.param(value, sql_type)
 
     def col(self, name: str) -> str:
         """The column's value as the events so far left it."""
-        return self.summary.get(name, name)
+        return self.part.summary.get(name, name)
 
     def insert_row(self, values: dict[str, Any]) -> None:
-        self.new_row = True
-        self.summary = {
+        self.part.new_row = True
+        self.part.summary = {
             name: "NULL::" + sql_type
             if values.get(name) is None
             else self.param(values[name], sql_type)
             for name, sql_type in SUMMARY_COLUMNS.items()
         }
 
-    def touch(
-        self, conn: psycopg.Connection, event: RecordedEvent, at: Any, assignments: dict[str, str]
-    ) -> None:
+    def touch(self, event: RecordedEvent, at: Any, assignments: dict[str, str]) -> None:
         """One event's UPDATE: ``assignments`` were computed from ``col`` (the row
         before this event), plus ``updated_at`` and ``version``."""
         changed = {
@@ -107,17 +259,20 @@ class Projection:
             "updated_at": self.param(at, "timestamptz"),
             "version": self.param(event.version, "integer"),
         }
-        self.summary.update({name: f"({expr})" for name, expr in changed.items()})
-        if not self.new_row and any(len(e) > _MAX_EXPRESSION for e in self.summary.values()):
-            self.write(conn)
+        part = self.part
+        part.summary.update({name: f"({expr})" for name, expr in changed.items()})
+        if not part.new_row and any(len(e) > _MAX_EXPRESSION for e in part.summary.values()):
+            self.parts.append(part)
+            self.part = _Part()
 
     def add_message(
         self, event: RecordedEvent, kind: str, author_id: str, author_role: str, at: Any
     ) -> None:
-        self.messages[event.data["message_id"]] = {
+        self.part.messages[event.data["message_id"]] = {
             "message_id": event.data["message_id"],
             "ticket_id": event.stream_id,
             "position": event.position,
+            "version": event.version,
             "kind": kind,
             "author_id": author_id,
             "author_role": author_role,
@@ -126,71 +281,18 @@ class Projection:
             "attachments": [],
         }
 
-    def add_attachment(self, conn: psycopg.Connection, event: RecordedEvent, meta: dict) -> None:
+    def add_attachment(self, event: RecordedEvent, meta: dict) -> None:
         d = event.data
-        message = self.messages.get(d["message_id"])
+        message = self.part.messages.get(d["message_id"])
         if message is not None:
             message["attachments"].append(meta)
-            internal = message["kind"] == "internal_note"
+            internal: bool | None = message["kind"] == "internal_note"
         else:
-            # To a message of an earlier statement (never within one command today).
-            row = conn.execute(
-                "UPDATE tickets.messages SET attachments = attachments || %s::jsonb"
-                " WHERE message_id = %s RETURNING kind",
-                (Jsonb([meta]), d["message_id"]),
-            ).fetchone()
-            internal = bool(row) and row["kind"] == "internal_note"
-        self.links.append((d["attachment_id"], event.stream_id, d["message_id"], internal))
-
-    def sql(self, returning: str = "", also: Sequence[str] = ()) -> str | None:
-        ctes = [f"x{n} AS ({statement})" for n, statement in enumerate(also)]
-        if self.messages:
-            rows = []
-            for message in self.messages.values():
-                values = {**message, "attachments": Jsonb(message["attachments"])}
-                rows.append(
-                    "(" + ", ".join(self.param(values[c], t) for c, t in _MESSAGE_COLUMNS) + ")"
-                )
-            ctes.append(
-                "m AS (INSERT INTO tickets.messages ("
-                + ", ".join(c for c, _ in _MESSAGE_COLUMNS)
-                + ") VALUES "
-                + ", ".join(rows)
-                + ")"
-            )
-        if self.links:
-            rows = [
-                f"({self.param(a, 'uuid')}, {self.param(t, 'uuid')},"
-                f" {self.param(m, 'uuid')}, {self.param(i, 'boolean')})"
-                for a, t, m, i in self.links
-            ]
-            ctes.append(
-                "l AS (INSERT INTO tickets.attachment_links"
-                " (attachment_id, ticket_id, message_id, internal) VALUES " + ", ".join(rows) + ")"
-            )
-        out = " RETURNING *" + (", " + returning if returning else "")
-        if self.new_row:
-            names = list(SUMMARY_COLUMNS)
-            main = (
-                "INSERT INTO tickets.ticket_summary ("
-                + ", ".join(names)
-                + ") VALUES ("
-                + ", ".join(self.summary[n] for n in names)
-                + ")"
-                + out
-            )
-        elif self.summary:
-            main = (
-                "UPDATE tickets.ticket_summary SET "
-                + ", ".join(f"{n} = {e}" for n, e in self.summary.items())
-                + f" WHERE ticket_id = {self.param(self.stream_id, 'uuid')}"
-                + out
-            )
-        elif ctes:
-            main = "SELECT 1"
-        else:
-            return None
-        return ("WITH " + ", ".join(ctes) + " " if ctes else "") + main
+            # To a message of an earlier statement (the rebuild; never within one
+            # command today): its row is updated, and read, by this statement.
+            self.part.earlier.setdefault(d["message_id"], []).append(meta)
+            internal = None
+        self.part.links.append((d["attachment_id"], event.stream_id, d["message_id"], internal))
 
     def write(
         self,
@@ -199,18 +301,44 @@ class Projection:
         params: dict | None = None,
         also: Sequence[str] = (),
     ):
-        """Run the composed statement (if anything is to be written) and start over;
-        the summary row as left by every event so far, or None if it was not written."""
-        statement = self.sql(returning, also)
+        """Run the composed statements in order and start over; the summary row as
+        left by every event, or None if it was not written. ``returning`` (with the
+        caller's ``params``) is added to the last statement; ``also`` (the caller's
+        own writes, e.g. the idempotency record) to the first, the one that carries
+        the append: there they must be guarded by ``WHEN_APPENDED`` too."""
+        parts = [*self.parts, self.part]
+        self.parts, self.part = [], _Part()
+        append = self.append
         row = None
-        if statement is not None:
-            row = conn.execute(statement, {**self.params, **(params or {})}).fetchone()
-        self.params, self.summary, self.new_row = {}, {}, False
-        self.messages, self.links = {}, []
-        return row if isinstance(row, dict) and "ticket_id" in row else None
+        for n, part in enumerate(parts):
+            carries = append is not None and n == 0
+            last = n == len(parts) - 1
+            statement = part.sql(
+                self.stream_id, returning if last else "", also if n == 0 else (), append, carries
+            )
+            if statement is None:
+                continue
+            values = {**part.params, **(params or {})}
+            if append is not None:
+                values.update(append.params)
+            try:
+                rows = conn.execute(statement, values).fetchall()
+            except psycopg.errors.UniqueViolation as exc:
+                refusal = append.refusal(exc) if carries and append is not None else None
+                if refusal is None:
+                    raise
+                raise refusal from exc
+            if carries and append is not None:
+                self.recorded = append.recorded(rows)  # or ConcurrencyConflict
+                rows = [{k: v for k, v in r.items() if k not in APPEND_COLUMNS} for r in rows]
+            if last:
+                row = rows[-1] if rows else None
+        if isinstance(row, dict) and row.get("ticket_id") is not None:
+            return row
+        return None
 
 
-Projector = Callable[[psycopg.Connection, Projection, RecordedEvent], None]
+Projector = Callable[[Projection, RecordedEvent], None]
 
 
 def _status_case(p: Projection, when: str, then: str) -> str:
@@ -218,7 +346,7 @@ def _status_case(p: Projection, when: str, then: str) -> str:
     return f"CASE WHEN {status} = '{when}' THEN '{then}' ELSE {status} END"
 
 
-def _opened(conn, p: Projection, event: RecordedEvent) -> None:
+def _opened(p: Projection, event: RecordedEvent) -> None:
     d = event.data
     p.insert_row(
         {
@@ -241,9 +369,8 @@ def _opened(conn, p: Projection, event: RecordedEvent) -> None:
     p.add_message(event, "opening", d["customer_id"], "customer", d["opened_at"])
 
 
-def _claimed(conn, p, event):
+def _claimed(p, event):
     p.touch(
-        conn,
         event,
         event.data["claimed_at"],
         {
@@ -253,16 +380,15 @@ def _claimed(conn, p, event):
     )
 
 
-def _released(conn, p, event):
+def _released(p, event):
     p.touch(
-        conn,
         event,
         event.data["released_at"],
         {"assignee_id": "NULL::text", "status": _status_case(p, "under_review", "unanswered")},
     )
 
 
-def _reply(conn, p, event):
+def _reply(p, event):
     d = event.data
     count = f"{p.col('message_count')} + 1"
     if d["author_role"] == "customer":
@@ -277,19 +403,19 @@ def _reply(conn, p, event):
             "status": "'answered'::text",
             "message_count": count,
         }
-    p.touch(conn, event, d["posted_at"], changes)
+    p.touch(event, d["posted_at"], changes)
     p.add_message(event, "reply", d["author_id"], d["author_role"], d["posted_at"])
 
 
-def _note(conn, p, event):
+def _note(p, event):
     d = event.data
     p.add_message(
         event, "internal_note", d["author_id"], d.get("author_role", "agent"), d["posted_at"]
     )
-    p.touch(conn, event, d["posted_at"], {})
+    p.touch(event, d["posted_at"], {})
 
 
-def _attachment(conn, p, event):
+def _attachment(p, event):
     d = event.data
     meta = {
         "attachment_id": d["attachment_id"],
@@ -298,14 +424,13 @@ def _attachment(conn, p, event):
         "content_type": d["content_type"],
         "sha256": d["sha256"],
     }
-    p.add_attachment(conn, event, meta)
-    p.touch(conn, event, d["added_at"], {})
+    p.add_attachment(event, meta)
+    p.touch(event, d["added_at"], {})
 
 
-def _transferred(conn, p, event):
+def _transferred(p, event):
     d = event.data
     p.touch(
-        conn,
         event,
         d["transferred_at"],
         {
@@ -316,35 +441,32 @@ def _transferred(conn, p, event):
     )
 
 
-def _priority(conn, p, event):
+def _priority(p, event):
     d = event.data
-    p.touch(conn, event, d["changed_at"], {"priority": p.param(d["to_priority"], "text")})
+    p.touch(event, d["changed_at"], {"priority": p.param(d["to_priority"], "text")})
 
 
-def _closed(conn, p, event):
+def _closed(p, event):
     d = event.data
     p.touch(
-        conn,
         event,
         d["closed_at"],
         {"status": "'closed'::text", "closed_at": p.param(d["closed_at"], "timestamptz")},
     )
 
 
-def _reopened(conn, p, event):
+def _reopened(p, event):
     d = event.data
     p.touch(
-        conn,
         event,
         d["reopened_at"],
         {"status": "'unanswered'::text", "closed_at": "NULL::timestamptz"},
     )
 
 
-def _merged(conn, p, event):
+def _merged(p, event):
     d = event.data
     p.touch(
-        conn,
         event,
         d["merged_at"],
         {
@@ -356,10 +478,9 @@ def _merged(conn, p, event):
     )
 
 
-def _rated(conn, p, event):
+def _rated(p, event):
     d = event.data
     p.touch(
-        conn,
         event,
         d["rated_at"],
         {
@@ -385,23 +506,12 @@ PROJECTORS: dict[str, Projector] = {
 }
 
 
-def project_many(
-    conn: psycopg.Connection,
-    events: Sequence[RecordedEvent],
-    returning: str = "",
-    params: dict[str, Any] | None = None,
-    also: Sequence[str] = (),
-) -> dict[str, Any] | None:
-    """Apply events of one stream, in order, to the read models in (normally) one
-    statement; the stream's ``ticket_summary`` row as they left it (``SELECT *``'s
-    columns, plus the caller's ``returning`` expressions with their ``params``), or
-    None when there were no events. ``also``: the caller's own writes of the same
-    transaction (data-modifying statements, their named ``params`` in ``params``)
-    sent as CTEs of that statement; they are written whatever becomes of the row.
-    An unknown type is an error, not a skip: a silently skipped event would make the
-    read models quietly wrong."""
+def compose(events: Sequence[RecordedEvent], append: Append | None = None) -> Projection:
+    """The read-model writes of events of one stream, in order, composed (pure: no
+    round trip); ``append``: see ``Projection``. An unknown type is an error, not a
+    skip: a silently skipped event would make the read models quietly wrong."""
     if not events:
-        return None
+        raise ValueError("nothing to project")
     projectors = []
     for event in events:
         if event.stream_id != events[0].stream_id:
@@ -410,10 +520,29 @@ def project_many(
             projectors.append(PROJECTORS[event.type])
         except KeyError as exc:
             raise LookupError(f"no projection for event type {event.type!r}") from exc
-    projection = Projection(events[0].stream_id)
+    projection = Projection(events[0].stream_id, append)
     for projector, event in zip(projectors, events, strict=True):
-        projector(conn, projection, event)
-    return projection.write(conn, returning, params, also)
+        projector(projection, event)
+    return projection
+
+
+def project_many(
+    conn: psycopg.Connection,
+    events: Sequence[RecordedEvent],
+    returning: str = "",
+    params: dict[str, Any] | None = None,
+    also: Sequence[str] = (),
+) -> dict[str, Any] | None:
+    """Apply events of one stream (already in the log), in order, to the read models
+    in (normally) one statement; the stream's ``ticket_summary`` row as they left it
+    (``SELECT *``'s columns, plus the caller's ``returning`` expressions with their
+    ``params``), or None when there were no events. ``also``: the caller's own writes
+    of the same transaction (data-modifying statements, their named ``params`` in
+    ``params``) sent as CTEs of that statement; they are written whatever becomes of
+    the row."""
+    if not events:
+        return None
+    return compose(events).write(conn, returning, params, also)
 
 
 def project(conn: psycopg.Connection, event: RecordedEvent) -> None:

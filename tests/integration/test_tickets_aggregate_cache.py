@@ -130,16 +130,16 @@ def test_a_rolled_back_transaction_leaves_the_cache_as_committed(tickets_pool, m
     before = vars(cache_a.get(tid))
     assert before["version"] == 2
 
-    real_project = projections.project_many
+    real_write = projections.Projection.write
 
-    def failing_project(conn, events, **kwargs):
-        real_project(conn, events, **kwargs)  # the event rows and projections are written ...
+    def failing_write(self, conn, *args, **kwargs):
+        real_write(self, conn, *args, **kwargs)  # the event rows and projections are written ...
         raise RuntimeError("read model refused the row")  # ... then rolled back
 
-    monkeypatch.setattr(projections, "project_many", failing_project)
+    monkeypatch.setattr(projections.Projection, "write", failing_write)
     with pytest.raises(RuntimeError):
-        a.claim(AGENT, {"ticket_id": tid})
-    monkeypatch.setattr(projections, "project_many", real_project)
+        a.claim(AGENT, {"ticket_id": tid})  # staff: a transaction
+    monkeypatch.setattr(projections.Projection, "write", real_write)
 
     assert vars(cache_a.get(tid)) == before  # not the uncommitted claim
     assert stored(tickets_pool, tid).version == 2
