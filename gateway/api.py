@@ -10,6 +10,7 @@ the checked files) and returns JSON-able data, a ``Reply`` or a werkzeug Respons
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,7 +21,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request
 
 from gateway.uploads import UploadedFile
-from gateway.web import Route
+from gateway.web import OPEN_SIGNATURE, Route
+
+# A werkzeug rule's variable: ``<name>`` or ``<converter:name>`` / ``<converter(...):name>``.
+_PATH_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>:]+)>")
 
 
 class Access(StrEnum):
@@ -123,6 +127,10 @@ def api(
     produces: str = "application/json",
     also_produces: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
+    clashing = {"self", "request"} & set(_PATH_VARIABLE.findall(path))
+    if clashing:
+        raise ValueError(f"{path}: a path variable may not be named {sorted(clashing)}")
+
     def decorate(handler: Handler) -> Handler:
         spec = RouteSpec(
             name=handler.__name__,
@@ -147,6 +155,7 @@ def api(
             return self._serve(spec, handler, request, path_values)
 
         functools.update_wrapper(endpoint, handler)
+        setattr(endpoint, OPEN_SIGNATURE, True)
         ROUTES.append(spec)
         return Route.decorator(method, path)(endpoint)
 

@@ -199,10 +199,28 @@ class GatewayWebServer(WebServer):
         )
 
 
+# Marks an entrypoint function whose signature is ``(self, request, **path_values)``
+# (``gateway.api.api`` makes them all so, and refuses path variables named ``self`` or
+# ``request``): nameko's per-request signature check can never fail for it.
+OPEN_SIGNATURE = "_pasokh_open_signature"
+
+
 class Route(HttpRequestHandler):
     """One HTTP route. ``self.url`` (the rule) is the ``route`` metric label."""
 
     server = GatewayWebServer()
+
+    def setup(self) -> None:
+        super().setup()
+        method = getattr(self.container.service_cls, self.method_name)
+        self.checks_signature = not getattr(method, OPEN_SIGNATURE, False)
+
+    def check_signature(self, args: tuple, kwargs: dict) -> None:
+        """nameko's check (``inspect.getcallargs``, 2.9 % of the gateway's CPU at 150
+        tickets/s), skipped for the endpoints that accept whatever it would check:
+        the request and any path values."""
+        if self.checks_signature:
+            super().check_signature(args, kwargs)
 
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
