@@ -175,7 +175,9 @@ class PublishPool:
             "peak": self.peak,
         }
 
-    def publish(self, message: amqp.Message, exchange: str, routing_key: str, mandatory: bool):
+    def publish(
+        self, message: amqp.Message, exchange: str, routing_key: str, mandatory: bool
+    ) -> None:
         """Publish; with confirms, return once the broker confirmed the message.
 
         Raises ``UndeliverableMessage`` for a mandatory message no queue takes."""
@@ -334,7 +336,7 @@ class LeanPublisher(Publisher):
         pool = self.pool
         if use_confirms != self.use_confirms:
             pool = publish_pool(self.amqp_uri, use_confirms, self.ssl, self.login_method)
-        elif mandatory and not use_confirms:
+        if mandatory and not use_confirms:
             warnings.warn(
                 "Mandatory delivery was requested, but unroutable messages cannot be "
                 "detected without publish confirms enabled.",
