@@ -21,7 +21,7 @@ from pasokh_common.rpc import TRANSIENT
 
 import pytest
 from kombu import Connection, Exchange, Queue
-from nameko.exceptions import RemoteError
+from nameko.exceptions import IncorrectSignature, RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.support.processes import spawn, stop, wait_for_rpc_service, wait_until
@@ -120,6 +120,17 @@ def test_an_unserializable_result_is_still_answered(probe: dict):
         with pytest.raises(RemoteError) as raised:
             cluster.rpcprobe.unserializable()
     assert raised.value.exc_type == "UnserializableValueError"
+
+
+def test_a_call_whose_arguments_do_not_bind_is_refused_every_time(probe: dict):
+    # The entrypoint remembers the shapes of calls that bound (pasokh_common.rpc.Rpc).
+    with ClusterRpcProxy(probe, timeout=10) as cluster:
+        for _ in range(2):
+            assert cluster.rpcprobe.echo(1) == {"echo": 1}
+            assert cluster.rpcprobe.echo(value=2) == {"echo": 2}
+            for bad in (lambda: cluster.rpcprobe.echo(1, 2), lambda: cluster.rpcprobe.echo(v=1)):
+                with pytest.raises(IncorrectSignature):
+                    bad()
 
 
 def test_a_call_to_a_service_nobody_runs_raises_unknown_service(start_probe):
