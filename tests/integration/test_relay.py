@@ -502,27 +502,9 @@ def test_unroutable_events_are_counted_and_do_not_stop_the_relay(
 
 def close_relay_broker_connection(amqp_uri: str) -> bool:
     """Have the broker close the relay's AMQP connection (as a broker restart would)."""
-    vhost = urllib.parse.unquote(urllib.parse.urlsplit(amqp_uri).path[1:]) or "/"
-    listing = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "pid", "vhost", "client_properties"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    pids = [
-        line.split("\t")[0]
-        for line in listing.splitlines()
-        if line.split("\t")[1:2] == [vhost] and "pasokh-relay-tickets" in line
-    ]
-    for pid in pids:
-        subprocess.run(
-            ["rabbitmqctl", "-q", "close_connection", pid, "relay test: cut"],
-            capture_output=True,
-            check=True,
-            timeout=30,
-        )
-    return bool(pids)
+    ids = infra.broker_connections(amqp_uri, "pasokh-relay-tickets")
+    infra.close_broker_connections(ids, "relay test: cut")
+    return bool(ids)
 
 
 def terminate_relay_db_session(admin_url: str) -> bool:

@@ -10,12 +10,10 @@ connections from the broker's side and watches its pools.
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from pasokh_common.rpc import TRANSIENT
 
@@ -24,6 +22,7 @@ from kombu import Connection, Exchange, Queue
 from nameko.exceptions import IncorrectSignature, RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from tests.support.infra import broker_connections, close_broker_connections
 from tests.support.processes import spawn, stop, wait_for_rpc_service, wait_until
 
 pytestmark = pytest.mark.integration
@@ -169,13 +168,7 @@ def test_publishing_recovers_after_the_broker_closed_the_connections(probe: dict
         before = cluster.rpcprobe.publish_pools()
         closed = _publishing_connections(probe)
         assert len(closed) == _pool(before, True)["open"] + _pool(before, False)["open"] >= 2
-        for pid in closed:
-            subprocess.run(
-                ["rabbitmqctl", "-q", "close_connection", pid, "test: forced close"],
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
+        close_broker_connections(closed, "test: forced close")
         assert wait_until(lambda: not set(closed) & set(_publishing_connections(probe)))
         # Each call is answered at its first attempt: the reply and the requests are
         # published through new connections, none through the closed ones.
@@ -195,22 +188,8 @@ def _pool(pools: list[dict], confirms: bool) -> dict:
 
 def _publishing_connections(config: dict) -> list[str]:
     """The broker's ids of the probe process's publishing connections."""
-    vhost = unquote(urlparse(config["AMQP_URI"]).path[1:]) or "/"
-    out = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "--no-table-headers",
-         "pid", "vhost", "client_properties"],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout  # fmt: skip
-    found = []
-    for line in out.splitlines():
-        fields = line.split("\t")
-        if len(fields) < 3 or fields[1] != vhost:
-            continue
-        if any(
-            f"pasokh-rpc-{kind}-{config['pid']}" in fields[2] for kind in ("requests", "replies")
-        ):
-            found.append(fields[0])
-    return found
+    names = (f"pasokh-rpc-{kind}-{config['pid']}" for kind in ("requests", "replies"))
+    return broker_connections(config["AMQP_URI"], *names)
 
 
 def test_no_service_mixes_in_nameko_s_own_rpc_entrypoint():

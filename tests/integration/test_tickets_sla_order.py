@@ -186,15 +186,7 @@ def test_a_batch_of_targets_is_one_upsert_ending_as_one_by_one(tickets_pool):
             record_targets(tx, body)
 
     def rows(ids: dict[str, str]) -> dict[str, tuple]:
-        with tickets_pool.connection() as conn:
-            found = {
-                str(r["ticket_id"]): (r["next_deadline"], r["set_at"])
-                for r in conn.execute(
-                    "SELECT ticket_id, next_deadline, set_at FROM tickets.sla_deadlines"
-                    " WHERE ticket_id = ANY(%s::uuid[])",
-                    (list(ids.values()),),
-                )
-            }
+        found = _deadlines(tickets_pool, list(ids.values()))
         return {name: found[ticket_id] for name, ticket_id in ids.items()}
 
     assert rows(batched) == rows(alone)
@@ -227,19 +219,23 @@ def test_batches_of_targets_of_any_size_store_exactly_their_deadlines(tickets_po
     for batch in (bodies, older):
         with tickets_pool.transaction() as tx:
             record_many_targets(tx, batch)
-    with tickets_pool.connection() as conn:
-        found = {
-            str(r["ticket_id"]): (r["next_deadline"], r["set_at"])
-            for r in conn.execute(
-                "SELECT ticket_id, next_deadline, set_at FROM tickets.sla_deadlines"
-                " WHERE ticket_id = ANY(%s::uuid[])",
-                (ids,),
-            )
-        }
-    assert found == {
+    assert _deadlines(tickets_pool, ids) == {
         ticket_id: (
             None if n % 3 == 1 else start + timedelta(hours=n),
             start + timedelta(seconds=n),
         )
         for n, ticket_id in enumerate(ids)
     }
+
+
+def _deadlines(tickets_pool, ticket_ids: list[str]) -> dict[str, tuple]:
+    """Each ticket's stored (next_deadline, set_at)."""
+    with tickets_pool.connection() as conn:
+        return {
+            str(r["ticket_id"]): (r["next_deadline"], r["set_at"])
+            for r in conn.execute(
+                "SELECT ticket_id, next_deadline, set_at FROM tickets.sla_deadlines"
+                " WHERE ticket_id = ANY(%s::uuid[])",
+                (ticket_ids,),
+            )
+        }

@@ -130,6 +130,30 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+def broker_connections(amqp_uri: str, *markers: str) -> list[str]:
+    """The broker's ids of the connections to ``amqp_uri``'s vhost whose client
+    properties (the connection name a client gives) contain any of ``markers``."""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(amqp_uri).path[1:]) or "/"
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "--no-table-headers",
+         "pid", "vhost", "client_properties"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    found = []
+    for line in listing.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and fields[1] == vhost and any(m in fields[2] for m in markers):
+            found.append(fields[0])
+    return found
+
+
+def close_broker_connections(ids: list[str], reason: str) -> None:
+    """Have the broker close these connections, as a broker restart or a network cut
+    would look to their clients."""
+    for connection_id in ids:
+        _rabbitmqctl("close_connection", connection_id, reason)
+
+
 def create_vhost(amqp_uri: str, vhost: str) -> str:
     """Create ``vhost``; return the AMQP URI that points into it."""
     parts = urllib.parse.urlsplit(amqp_uri)
