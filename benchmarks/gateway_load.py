@@ -150,7 +150,9 @@ def run_tool(env: dict[str, str], *argv: str, stdin: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def running_stack(server_url: str, base_amqp_uri: str, logs: Path) -> Iterator[Stack]:
+def running_stack(
+    server_url: str, base_amqp_uri: str, logs: Path, cpu_profile: Path | None = None
+) -> Iterator[Stack]:
     name = f"pasokh_bench_{uuid.uuid4().hex[:8]}"
     gateway_port = free_port()
     with contextlib.ExitStack() as cleanup:
@@ -166,7 +168,7 @@ def running_stack(server_url: str, base_amqp_uri: str, logs: Path) -> Iterator[S
         cleanup.callback(lambda: stop_all(stack.processes.values()))
         # devstack reads the ports from the environment: this process's is the stack's.
         os.environ.update(env)
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **sampler_env(cpu_profile)}
         for proc in devstack.processes():
             log = open(logs / f"{proc.name}.log", "wb")  # noqa: SIM115
             cleanup.callback(log.close)
@@ -175,6 +177,18 @@ def running_stack(server_url: str, base_amqp_uri: str, logs: Path) -> Iterator[S
             )
         wait_ready(stack, amqp_uri)
         yield stack
+
+
+def sampler_env(directory: Path | None) -> dict[str, str]:
+    """The stack's processes load ``benchmarks/cpu_sampler`` (see its docstring)."""
+    if directory is None:
+        return {}
+    directory.mkdir(parents=True, exist_ok=True)
+    path = [str(REPO_ROOT / "benchmarks" / "cpu_sampler"), os.environ.get("PYTHONPATH", "")]
+    return {
+        "PYTHONPATH": os.pathsep.join(p for p in path if p),
+        "PASOKH_CPU_PROFILE_DIR": str(directory.resolve()),
+    }
 
 
 def wait_ready(stack: Stack, amqp_uri: str) -> None:
@@ -700,12 +714,19 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("PASOKH_BENCH_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
     )
     parser.add_argument("--logs", type=Path, default=None, help="keep process logs here")
+    parser.add_argument(
+        "--cpu-profile",
+        type=Path,
+        default=None,
+        help="sample every service's and relay's CPU into this folder (read it with"
+        " `python -m benchmarks.cpu_report DIR`)",
+    )
     args = parser.parse_args(argv)
 
     logs = args.logs or Path(tempfile.mkdtemp(prefix="pasokh-bench-gateway-"))
     logs.mkdir(parents=True, exist_ok=True)
     print(f"starting the stack (logs in {logs})", file=sys.stderr)
-    with running_stack(args.database_url, args.amqp_uri, logs) as stack:
+    with running_stack(args.database_url, args.amqp_uri, logs, args.cpu_profile) as stack:
         print(f"creating {args.customers} customers and an agent", file=sys.stderr)
         department, agent, customers = set_up_people(stack, args.customers)
         if not 0 <= args.replies_per_ticket <= 1:
